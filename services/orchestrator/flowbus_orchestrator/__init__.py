@@ -1,0 +1,1 @@
+"""flowbus_orchestrator"""

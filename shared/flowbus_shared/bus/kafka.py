@@ -1,0 +1,149 @@
+"""The Kafka backend: FastStream's KafkaBroker over aiokafka.
+
+Producer: idempotent, acks=all. Consumers: earliest offset on a new group,
+manual commits after the handler returned (FastStream's MANUAL ack policy;
+its defaults lose or block messages, see DESIGN.md), optional static
+membership. Topics are never auto-created: `ensure_topics` makes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from opentelemetry.trace import SpanKind
+
+from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
+from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
+from flowbus_shared.bus.port import Handler, Subscription
+from flowbus_shared.schemas import Message, encode
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.telemetry import tracer
+from flowbus_shared.topics import DEAD_LETTER, TopicSpec
+
+
+def _decode_headers(raw: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw or ():
+        headers[name] = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+    return headers
+
+
+async def _keep_bytes(message: StreamMessage[Any]) -> bytes:
+    return message.body
+
+
+class KafkaBus:
+    def __init__(self, settings: FlowbusSettings, *, client_name: str) -> None:
+        self._settings = settings
+        self._client_name = client_name
+        self._broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"{settings.kafka_client_id}-{client_name}",
+            acks="all",
+            enable_idempotence=True,
+            allow_auto_create_topics=False,
+            log_level=logging.DEBUG,  # FastStream logs every message; keep that out of INFO
+        )
+        self._policy = DeliveryPolicy(
+            dead_letter_topic=settings.topic(DEAD_LETTER.suffix),
+            max_deliveries=settings.max_deliveries,
+            backoff_seconds=settings.redelivery_backoff_seconds,
+            publish_raw=self._send,
+        )
+        # Deliveries so far of the record at (topic, partition, offset); reset on commit.
+        self._attempts: dict[tuple[str, int, int], int] = {}
+        self._started = False
+
+    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None:
+        if self._started:
+            raise RuntimeError("subscribe before start()")
+        topic = self._settings.topic(spec.suffix)
+        subscription = Subscription(spec=spec, topic=topic, group=group, handler=handler)
+        instance_id = self._settings.kafka_instance_id
+        policy, attempts = self._policy, self._attempts
+
+        async def consume(message: KafkaMessage) -> None:
+            record = message.raw_message
+            assert not isinstance(record, tuple)  # not a batch subscriber
+            position = (record.topic, record.partition, record.offset)
+            attempt = attempts.get(position, 0) + 1
+            attempts[position] = attempt
+            raw = RawRecord(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key.decode("utf-8", errors="replace") if record.key is not None else None,
+                value=record.value or b"",
+                headers=_decode_headers(record.headers),
+            )
+            try:
+                verdict = await policy.handle(subscription, raw, attempt)
+            except Exception:  # the dead-letter publish failed: keep the record, try again
+                logging.getLogger("flowbus.bus").exception("could not dead-letter %s", position)
+                verdict = Verdict.REDELIVER
+            if verdict is Verdict.COMMIT:
+                await message.ack()
+                attempts.pop(position, None)
+            else:
+                await asyncio.sleep(policy.backoff(attempt))
+                await message.nack()  # seeks back: the same record comes again
+
+        self._broker.subscriber(
+            topic,
+            group_id=group,
+            group_instance_id=f"{instance_id}-{topic}" if instance_id else None,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_keep_bytes,  # our codec decodes (and dead-letters) itself
+        )(consume)
+
+    async def start(self) -> None:
+        await self._broker.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        await self._broker.stop()
+        self._started = False
+
+    async def connect(self) -> None:
+        """Connect the producer only (for publishers that consume nothing)."""
+        await self._broker.connect()
+
+    async def publish(
+        self,
+        spec: TopicSpec,
+        message: Message,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        topic = self._settings.topic(spec.suffix)
+        key = key if key is not None else message.partition_key()
+        with tracer().start_as_current_span(
+            f"send {topic}", kind=SpanKind.PRODUCER, attributes=send_span_attributes(topic, key)
+        ):
+            await self._send(topic, encode(message), key, outgoing_headers(message, headers))
+
+    async def publish_raw(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await self._send(topic, payload, key, outgoing_headers(None, headers))
+
+    async def _send(self, topic: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
+        await self._broker.publish(
+            payload,
+            topic=topic,
+            key=key.encode() if key is not None else None,
+            headers=headers,
+        )

@@ -1,0 +1,156 @@
+"""The in-process backend for the embedded set-up (`flowbus dev`, the demo, fast tests).
+
+It keeps Kafka's delivery contract on a smaller scale: keyed partitions,
+per-group committed offsets, one in-order consumer per (group, partition),
+redelivery of a failed record, dead-lettering after `max_deliveries`. It is
+not durable: what it holds is gone when the process ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import zlib
+
+from opentelemetry.trace import SpanKind
+
+from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
+from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
+from flowbus_shared.bus.port import Handler, Subscription
+from flowbus_shared.schemas import Message, encode
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.telemetry import tracer
+from flowbus_shared.topics import DEAD_LETTER, TopicSpec
+
+
+class _Topic:
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.partitions: list[list[RawRecord]] = [[] for _ in range(partitions)]
+        self.changed = asyncio.Condition()
+        self._round_robin = itertools.cycle(range(partitions))
+
+    def partition_for(self, key: str | None) -> int:
+        if key is None:
+            return next(self._round_robin)
+        return zlib.crc32(key.encode()) % len(self.partitions)
+
+
+class MemoryBus:
+    def __init__(self, settings: FlowbusSettings, *, partitions: int | None = None) -> None:
+        self._settings = settings
+        self._partitions = partitions or min(settings.topic_partitions, 4)
+        self._topics: dict[str, _Topic] = {}
+        self._subscriptions: list[Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._policy = DeliveryPolicy(
+            dead_letter_topic=settings.topic(DEAD_LETTER.suffix),
+            max_deliveries=settings.max_deliveries,
+            backoff_seconds=settings.redelivery_backoff_seconds,
+            publish_raw=self._append,
+        )
+        self._running = False
+
+    def _topic(self, name: str) -> _Topic:
+        if name not in self._topics:
+            self._topics[name] = _Topic(name, self._partitions)
+        return self._topics[name]
+
+    def records(self, topic: str) -> list[RawRecord]:
+        """Every record published to `topic`, partition by partition (for tests and the demo)."""
+        return [record for partition in self._topic(topic).partitions for record in partition]
+
+    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None:
+        topic = self._settings.topic(spec.suffix)
+        subscription = Subscription(spec=spec, topic=topic, group=group, handler=handler)
+        self._subscriptions.append(subscription)
+        if self._running:
+            self._start_consumers(subscription)
+
+    def _start_consumers(self, subscription: Subscription) -> None:
+        for partition in range(self._partitions):
+            self._tasks.append(
+                asyncio.create_task(
+                    self._consume(subscription, partition),
+                    name=f"consume {subscription.topic}[{partition}] {subscription.group}",
+                )
+            )
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        for subscription in self._subscriptions:
+            self._start_consumers(subscription)
+
+    async def stop(self) -> None:
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _consume(self, subscription: Subscription, partition: int) -> None:
+        topic = self._topic(subscription.topic)
+        log = topic.partitions[partition]
+        offset = 0  # a new group starts at the earliest record, as on Kafka
+        while self._running:
+            async with topic.changed:
+                await topic.changed.wait_for(lambda: offset < len(log))
+            record = log[offset]
+            attempt = 1
+            while True:
+                try:
+                    verdict = await self._policy.handle(subscription, record, attempt)
+                except Exception:  # dead-lettering failed; try the record again
+                    verdict = Verdict.REDELIVER
+                if verdict is Verdict.COMMIT:
+                    break
+                await asyncio.sleep(self._policy.backoff(attempt))
+                attempt += 1
+            offset += 1
+
+    async def publish(
+        self,
+        spec: TopicSpec,
+        message: Message,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        topic = self._settings.topic(spec.suffix)
+        key = key if key is not None else message.partition_key()
+        with tracer().start_as_current_span(
+            f"send {topic}", kind=SpanKind.PRODUCER, attributes=send_span_attributes(topic, key)
+        ):
+            await self._append(topic, encode(message), key, outgoing_headers(message, headers))
+
+    async def publish_raw(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await self._append(topic, payload, key, outgoing_headers(None, headers))
+
+    async def _append(self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
+        topic = self._topic(topic_name)
+        partition = topic.partition_for(key)
+        log = topic.partitions[partition]
+        log.append(
+            RawRecord(
+                topic=topic_name,
+                partition=partition,
+                offset=len(log),
+                key=key,
+                value=payload,
+                headers=dict(headers),
+            )
+        )
+        async with topic.changed:
+            topic.changed.notify_all()

@@ -1,0 +1,71 @@
+"""The bus interface every service codes against, whichever backend runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flowbus_shared.schemas import Message
+from flowbus_shared.topics import TopicSpec
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a consumed message came from, and how often it has been handed over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    headers: dict[str, str]
+    attempt: int
+    group: str
+
+
+Handler = Callable[[Any, Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer group reading one topic; the handler gets decoded messages."""
+
+    spec: TopicSpec
+    topic: str
+    group: str
+    handler: Handler
+    name: str = field(default="")
+
+
+class MessageBus(Protocol):
+    """Publish keyed messages; consume them at least once, in key order.
+
+    A handler that returns has its message committed; one that raises has it
+    redelivered (up to the configured number of deliveries, then dead-lettered
+    with the reason); an undecodable message is dead-lettered at once. Nothing
+    stops the consumer.
+    """
+
+    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(
+        self,
+        spec: TopicSpec,
+        message: Message,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None: ...
+
+    async def publish_raw(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None: ...

@@ -1,0 +1,46 @@
+"""Settings from the environment (prefix FLOWBUS_), one object for every service."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FlowbusSettings(BaseSettings):
+    """Every knob a flowbus process reads; the README's configuration table mirrors it."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWBUS_", extra="ignore")
+
+    bus: Literal["kafka", "memory"] = Field(
+        default="kafka", description="kafka, or memory for the single-process embedded set-up"
+    )
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", description="Kafka brokers")
+    kafka_client_id: str = Field(default="flowbus", description="client id prefix")
+    kafka_instance_id: str | None = Field(
+        default=None, description="static group membership id (group.instance.id) of this pod"
+    )
+    topic_prefix: str = Field(default="flowbus", pattern=r"^[A-Za-z0-9._-]+$")
+    topic_partitions: int = Field(default=6, ge=1, description="partitions of created topics")
+    topic_replication_factor: int = Field(default=1, ge=1)
+    consumer_group_prefix: str = Field(default="flowbus", pattern=r"^[A-Za-z0-9._-]+$")
+    max_deliveries: int = Field(
+        default=5, ge=1, description="attempts before a failing message goes to the dead-letter topic"
+    )
+    redelivery_backoff_seconds: float = Field(
+        default=0.2, ge=0, description="first pause before redelivering a failed message (doubles)"
+    )
+    database_url: str = Field(
+        default="postgresql+asyncpg://flowbus@127.0.0.1:55432/flowbus",
+        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    service_name: str = Field(default="flowbus", description="OpenTelemetry service.name fallback")
+    log_level: str = Field(default="INFO")
+
+    def topic(self, suffix: str) -> str:
+        return f"{self.topic_prefix}.{suffix}"
+
+    def group(self, service: str) -> str:
+        return f"{self.consumer_group_prefix}.{service}"
