@@ -29,8 +29,7 @@ def _otlp_exporter() -> SpanExporter | None:
     if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
         return None
     if not (
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     ):
         return None
     protocol = os.environ.get(
@@ -47,16 +46,12 @@ def _otlp_exporter() -> SpanExporter | None:
     return GrpcSpanExporter()
 
 
-def configure_tracing(
-    service_name: str, extra_processors: tuple[SpanProcessor, ...] = ()
-) -> TracerProvider:
+def configure_tracing(service_name: str, extra_processors: tuple[SpanProcessor, ...] = ()) -> TracerProvider:
     """Install the process's tracer provider once; later calls return it."""
     global _configured
     if _configured is not None:
         return _configured
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)}
-    )
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     provider = TracerProvider(resource=resource)
     exporter = _otlp_exporter()
     if exporter is not None:

@@ -1,1 +1,1 @@
-"""flowbus_cli"""
+"""The `flowbus` command line."""

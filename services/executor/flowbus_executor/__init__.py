@@ -1,1 +1,1 @@
-"""flowbus_executor"""
+"""flowbus executor: runs integration, data, finance and agent steps from `steps.executor`."""

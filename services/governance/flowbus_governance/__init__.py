@@ -1,1 +1,1 @@
-"""flowbus_governance"""
+"""flowbus governance: agent maturity, permission decisions, approvals and audit."""

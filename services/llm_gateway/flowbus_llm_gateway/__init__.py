@@ -1,1 +1,1 @@
-"""flowbus_llm_gateway"""
+"""flowbus llm-gateway: bring-your-own-key access to LLM providers, routing and cost."""

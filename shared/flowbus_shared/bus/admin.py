@@ -14,9 +14,11 @@ from flowbus_shared.topics import ALL_TOPICS
 log = logging.getLogger("flowbus.bus")
 
 
-async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], within_seconds: float = 30.0
+) -> None:
     """New partitions have no leader for a moment; producing then fails, so wait."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within_seconds
     while True:
         described = await admin.describe_topics(names)
         if all(
@@ -27,7 +29,7 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         ):
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"topics without partition leaders after {timeout} s: {names}")
+            raise TimeoutError(f"topics without partition leaders after {within_seconds} s: {names}")
         await asyncio.sleep(0.1)
 
 

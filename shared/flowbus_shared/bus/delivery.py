@@ -64,7 +64,10 @@ class DeliveryPolicy:
         except DecodeError as error:
             log.warning(
                 "dead-lettering undecodable record %s[%d]@%d: %s",
-                record.topic, record.partition, record.offset, error.reason,
+                record.topic,
+                record.partition,
+                record.offset,
+                error.reason,
             )
             await self._dead_letter(subscription, record, attempt, "undecodable", error.reason)
             return Verdict.COMMIT
@@ -106,14 +109,22 @@ class DeliveryPolicy:
                 if attempt >= self._max_deliveries:
                     log.error(
                         "dead-lettering %s[%d]@%d after %d deliveries: %s",
-                        record.topic, record.partition, record.offset, attempt, reason,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        attempt,
+                        reason,
                     )
                     await self._dead_letter(subscription, record, attempt, "handler-failed", reason)
                     return Verdict.COMMIT
                 log.warning(
                     "handler failed on %s[%d]@%d (delivery %d of %d), redelivering: %s",
-                    record.topic, record.partition, record.offset, attempt,
-                    self._max_deliveries, reason,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    attempt,
+                    self._max_deliveries,
+                    reason,
                 )
                 return Verdict.REDELIVER
         return Verdict.COMMIT
@@ -139,6 +150,4 @@ class DeliveryPolicy:
             payload_preview=record.value[:2000].decode("utf-8", errors="replace"),
             headers=record.headers,
         )
-        await self._publish_raw(
-            self._dead_letter_topic, encode(dead), dead.partition_key(), {}
-        )
+        await self._publish_raw(self._dead_letter_topic, encode(dead), dead.partition_key(), {})

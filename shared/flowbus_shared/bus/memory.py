@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import zlib
 
 from opentelemetry.trace import SpanKind
@@ -99,13 +100,15 @@ class MemoryBus:
         offset = 0  # a new group starts at the earliest record, as on Kafka
         while self._running:
             async with topic.changed:
-                await topic.changed.wait_for(lambda: offset < len(log))
+                while offset >= len(log):
+                    await topic.changed.wait()
             record = log[offset]
             attempt = 1
             while True:
                 try:
                     verdict = await self._policy.handle(subscription, record, attempt)
-                except Exception:  # dead-lettering failed; try the record again
+                except Exception:  # dead-lettering failed; keep the record and try again
+                    logging.getLogger("flowbus.bus").exception("could not dead-letter %s", record.offset)
                     verdict = Verdict.REDELIVER
                 if verdict is Verdict.COMMIT:
                     break
@@ -138,7 +141,9 @@ class MemoryBus:
     ) -> None:
         await self._append(topic, payload, key, outgoing_headers(None, headers))
 
-    async def _append(self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
+    async def _append(
+        self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]
+    ) -> None:
         topic = self._topic(topic_name)
         partition = topic.partition_for(key)
         log = topic.partitions[partition]

@@ -43,4 +43,5 @@ __all__ = [
     "create_engine",
     "is_sqlite",
     "open_store",
+    "upgrade",
 ]

@@ -8,9 +8,7 @@ class ConcurrencyConflict(Exception):
 
     def __init__(self, stream_id: str, expected_version: int, actual_version: int | None) -> None:
         found = "unknown" if actual_version is None else str(actual_version)
-        super().__init__(
-            f"stream {stream_id!r} is at version {found}, expected {expected_version}"
-        )
+        super().__init__(f"stream {stream_id!r} is at version {found}, expected {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version

@@ -271,10 +271,7 @@ class SqlEventStore:
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(table)
-                    .order_by(table.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
+                    sa.select(table).order_by(table.c.id).limit(limit).with_for_update(skip_locked=True)
                 )
             ).all()
             if not rows:

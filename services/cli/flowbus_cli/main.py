@@ -1,0 +1,93 @@
+"""flowbus: run the services, manage topics and the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowbus_cli.services import SERVICE_MODULES, factory
+from flowbus_shared.bus import ensure_topics
+from flowbus_shared.runtime import Runtime
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.store import create_engine, upgrade
+
+app = typer.Typer(
+    help="flowbus: event-driven workflows for business and AI-agent automation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="Kafka topics of the catalogue.", no_args_is_help=True)
+db_app = typer.Typer(help="The event store's database.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(db_app, name="db")
+
+ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERVICE_MODULES}, type=str)  # type: ignore[misc]
+
+
+def _configure_logging(settings: FlowbusSettings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def embedded_settings(database: Path) -> FlowbusSettings:
+    """The single-process set-up: in-process bus, SQLite file."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return FlowbusSettings(bus="memory", database_url=f"sqlite+aiosqlite:///{database}")
+
+
+@app.command()
+def serve(service: Annotated[ServiceName, typer.Argument(help="the service to run")]) -> None:
+    """Run one service (one per pod) on the configured Kafka and database."""
+    settings = FlowbusSettings()
+    _configure_logging(settings)
+    name = str(service.value)
+    runtime = Runtime(settings, [factory(name)], name=f"flowbus-{name}")
+    asyncio.run(runtime.run_until_signalled())
+
+
+@app.command()
+def dev(
+    database: Annotated[Path, typer.Option(help="SQLite file of the embedded set-up")] = Path(
+        ".local/flowbus-dev.db"
+    ),
+) -> None:
+    """Run all four services in one process: in-process bus and SQLite, nothing to install."""
+    settings = embedded_settings(database)
+    _configure_logging(settings)
+    runtime = Runtime(settings, [factory(name) for name in SERVICE_MODULES], name="flowbus-dev")
+    asyncio.run(runtime.run_until_signalled())
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the catalogue's missing topics (brokers never auto-create them)."""
+    settings = FlowbusSettings()
+    created = asyncio.run(ensure_topics(settings))
+    typer.echo("created: " + (", ".join(created) if created else "nothing, all topics exist"))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations up to the newest."""
+    settings = FlowbusSettings()
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("database is at the newest schema")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,173 @@
+"""The bus contract, run against every backend (in-process and Kafka)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from flowbus_shared.bus import Delivery, KafkaBus, MemoryBus, MessageBus, ensure_topics
+from flowbus_shared.schemas import DeadLetterRecord, TriggerEvent
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.topics import DEAD_LETTER, TRIGGERS
+from tests.support.waiting import wait_until
+
+BusFactory = Callable[[], MessageBus]
+
+
+@pytest.fixture(params=["memory", "kafka"])
+async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
+    settings: FlowbusSettings = request.getfixturevalue(f"{request.param}_settings")
+    if request.param == "kafka":
+        await ensure_topics(settings)
+    made: list[MessageBus] = []
+
+    def factory() -> MessageBus:
+        bus: MessageBus = (
+            KafkaBus(settings, client_name="contract") if request.param == "kafka" else MemoryBus(settings)
+        )
+        made.append(bus)
+        return bus
+
+    yield factory
+    for bus in made:
+        await bus.stop()
+
+
+class Recorder:
+    def __init__(self, fail_first: int = 0, fail_types: tuple[str, ...] = ()) -> None:
+        self.seen: list[tuple[TriggerEvent, Delivery]] = []
+        self._fail_first = fail_first
+        self._fail_types = fail_types
+
+    async def __call__(self, message: TriggerEvent, delivery: Delivery) -> None:
+        self.seen.append((message, delivery))
+        if message.event_type in self._fail_types or delivery.attempt <= self._fail_first:
+            raise RuntimeError(f"refusing {message.event_type} on delivery {delivery.attempt}")
+
+    def types(self) -> list[str]:
+        return [message.event_type for message, _ in self.seen]
+
+
+class DeadLetters:
+    def __init__(self) -> None:
+        self.records: list[DeadLetterRecord] = []
+
+    async def __call__(self, record: DeadLetterRecord, _delivery: Delivery) -> None:
+        self.records.append(record)
+
+
+class TestDelivery:
+    async def test_a_message_arrives_once_with_its_trace_context(
+        self, make_bus: BusFactory, spans: InMemorySpanExporter
+    ) -> None:
+        bus = make_bus()
+        recorder = Recorder()
+        bus.subscribe(TRIGGERS, group="g", handler=recorder)
+        await bus.start()
+        sent = TriggerEvent(event_type="order.created", payload={"total": 12.5})
+        await bus.publish(TRIGGERS, sent)
+        await wait_until(lambda: len(recorder.seen) >= 1, message="the message")
+        received, delivery = recorder.seen[0]
+        assert received == sent
+        assert delivery.key == sent.partition_key()
+        send_span = next(s for s in spans.get_finished_spans() if s.name.startswith("send "))
+        assert send_span.context is not None
+        trace_id = f"{send_span.context.trace_id:032x}"
+        assert delivery.headers["traceparent"].split("-")[1] == trace_id
+        await wait_until(
+            lambda: any(s.name.startswith("process ") for s in spans.get_finished_spans()),
+            message="the consumer span",
+        )
+        process_span = next(s for s in spans.get_finished_spans() if s.name.startswith("process "))
+        assert process_span.parent is not None
+        assert process_span.parent.span_id == send_span.context.span_id
+        # once: a later message arrives, and the first was not handed over again
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="marker"))
+        await wait_until(lambda: "marker" in recorder.types(), message="the marker")
+        assert recorder.types() == ["order.created", "marker"]
+
+    async def test_messages_of_one_key_arrive_in_order(self, make_bus: BusFactory) -> None:
+        bus = make_bus()
+        recorder = Recorder()
+        bus.subscribe(TRIGGERS, group="g", handler=recorder)
+        await bus.start()
+        keys = ["exec-a", "exec-b", "exec-c"]
+        for n in range(30):
+            key = keys[n % 3]
+            await bus.publish(TRIGGERS, TriggerEvent(event_type=f"{key}/{n}"), key=key)
+        await wait_until(lambda: len(recorder.seen) >= 30, message="30 messages")
+        for key in keys:
+            numbers = [int(t.split("/")[1]) for t in recorder.types() if t.startswith(key + "/")]
+            assert numbers == sorted(numbers)
+            assert len(numbers) == 10
+
+
+class TestFailures:
+    async def test_a_failing_handler_gets_the_message_again(self, make_bus: BusFactory) -> None:
+        bus = make_bus()
+        recorder = Recorder(fail_first=1)
+        bus.subscribe(TRIGGERS, group="g", handler=recorder)
+        await bus.start()
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="flaky"))
+        await wait_until(lambda: len(recorder.seen) >= 2, message="a redelivery")
+        (first, first_delivery), (second, second_delivery) = recorder.seen[:2]
+        assert first == second
+        assert (first_delivery.offset, first_delivery.partition) == (
+            second_delivery.offset,
+            second_delivery.partition,
+        )
+        assert (first_delivery.attempt, second_delivery.attempt) == (1, 2)
+
+    async def test_undecodable_messages_are_dead_lettered_and_the_consumer_goes_on(
+        self, make_bus: BusFactory, topic_prefix: str
+    ) -> None:
+        bus = make_bus()
+        recorder, dead = Recorder(), DeadLetters()
+        bus.subscribe(TRIGGERS, group="g", handler=recorder)
+        bus.subscribe(DEAD_LETTER, group="ops", handler=dead)
+        await bus.start()
+        topic = f"{topic_prefix}.triggers"
+        key = "same-partition"
+        await bus.publish_raw(topic, b"{not json", key=key)
+        await bus.publish_raw(topic, json.dumps({"type": "trigger", "event_type": ""}).encode(), key=key)
+        await bus.publish_raw(topic, json.dumps({"type": "surprise"}).encode(), key=key)
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="after"), key=key)
+        await wait_until(lambda: "after" in recorder.types(), message="the valid message after the bad ones")
+        await wait_until(lambda: len(dead.records) >= 3, message="three dead letters")
+        reasons = sorted(record.reason for record in dead.records)
+        assert any("not valid JSON" in reason for reason in reasons)
+        assert any("event_type" in reason for reason in reasons)
+        assert any("unknown message type 'surprise'" in reason for reason in reasons)
+        assert all(record.error_type == "undecodable" for record in dead.records)
+        assert all(record.source_topic == topic and record.consumer_group == "g" for record in dead.records)
+        assert base64.b64decode(dead.records[0].payload_base64) in {
+            b"{not json",
+            b'{"type": "trigger", "event_type": ""}',
+            b'{"type": "surprise"}',
+        }
+        assert recorder.types() == ["after"]
+
+    async def test_a_poison_message_is_dead_lettered_after_the_last_delivery(
+        self, make_bus: BusFactory
+    ) -> None:
+        bus = make_bus()
+        recorder, dead = Recorder(fail_types=("poison",)), DeadLetters()
+        bus.subscribe(TRIGGERS, group="g", handler=recorder)
+        bus.subscribe(DEAD_LETTER, group="ops", handler=dead)
+        await bus.start()
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="poison"), key="k")
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="healthy"), key="k")
+        await wait_until(lambda: "healthy" in recorder.types(), message="the message behind the poison")
+        await wait_until(lambda: len(dead.records) == 1, message="the dead letter")
+        assert recorder.types() == ["poison", "poison", "poison", "healthy"]  # max_deliveries = 3
+        record = dead.records[0]
+        assert record.error_type == "handler-failed"
+        assert record.delivery_attempts == 3
+        assert "RuntimeError: refusing poison on delivery 3" in record.reason
+        decoded: dict[str, Any] = json.loads(base64.b64decode(record.payload_base64))
+        assert decoded["event_type"] == "poison"

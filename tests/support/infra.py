@@ -1,0 +1,50 @@
+"""Where the suites find the real Kafka and PostgreSQL that `make test` starts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import asyncpg
+
+KAFKA_BOOTSTRAP = os.environ.get("FLOWBUS_TEST_KAFKA", "127.0.0.1:19092")
+PG_HOST = os.environ.get("FLOWBUS_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("FLOWBUS_TEST_PG_PORT", "55432"))
+PG_USER = os.environ.get("FLOWBUS_TEST_PG_USER", "flowbus")
+
+
+def require_port(host: str, port: int, what: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as error:
+        raise RuntimeError(
+            f"{what} is not reachable on {host}:{port} ({error}); start it with `make infra-up` "
+            "or run the suite through `make test`"
+        ) from None
+
+
+def require_kafka() -> str:
+    host, port = KAFKA_BOOTSTRAP.rsplit(":", 1)
+    require_port(host, int(port), "Kafka")
+    return KAFKA_BOOTSTRAP
+
+
+async def create_pg_database() -> tuple[str, str]:
+    """A fresh, empty database; returns (name, SQLAlchemy URL)."""
+    require_port(PG_HOST, PG_PORT, "PostgreSQL")
+    name = f"flowbus_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="flowbus")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return name, f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+async def drop_pg_database(name: str) -> None:
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="flowbus")
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
