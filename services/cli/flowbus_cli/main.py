@@ -65,6 +65,16 @@ def dev(
     asyncio.run(runtime.run_until_signalled())
 
 
+@app.command("demo")
+def demo_command(
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo")] = Path(".local/flowbus-demo.db"),
+) -> None:
+    """Run a sample workflow end to end on the embedded set-up and print what happened."""
+    from flowbus_cli.demo import demo  # the demo pulls in every service
+
+    demo(database)
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create the catalogue's missing topics (brokers never auto-create them)."""

@@ -1,1 +1,1 @@
-"""flowbus_orchestrator"""
+"""flowbus orchestrator: the event-sourced workflow engine, single writer of every execution."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowbus_shared.bus.admin import ensure_topics
 from flowbus_shared.bus.kafka import KafkaBus
 from flowbus_shared.bus.memory import MemoryBus
-from flowbus_shared.bus.port import Delivery, Handler, MessageBus, Subscription
+from flowbus_shared.bus.port import Delivery, Handler, MessageBus, RejectMessage, Subscription
 from flowbus_shared.settings import FlowbusSettings
 
 
@@ -22,6 +22,7 @@ __all__ = [
     "KafkaBus",
     "MemoryBus",
     "MessageBus",
+    "RejectMessage",
     "Subscription",
     "create_bus",
     "ensure_topics",

@@ -13,15 +13,17 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from flowbus_shared.bus.port import Delivery, Subscription
+from flowbus_shared.bus.port import Delivery, RejectMessage, Subscription
 from flowbus_shared.schemas import DeadLetterRecord, DecodeError, encode
 from flowbus_shared.telemetry import extract_context, tracer
 
 log = logging.getLogger("flowbus.bus")
 
+DeadLetterKind = Literal["undecodable", "rejected", "handler-failed"]
 PublishRaw = Callable[[str, bytes, str | None, dict[str, str]], Awaitable[None]]
 
 
@@ -102,6 +104,17 @@ class DeliveryPolicy:
         ) as span:
             try:
                 await subscription.handler(message, delivery)
+            except RejectMessage as rejection:
+                span.set_status(Status(StatusCode.ERROR, "rejected"))
+                log.warning(
+                    "dead-lettering rejected %s[%d]@%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    rejection,
+                )
+                await self._dead_letter(subscription, record, attempt, "rejected", str(rejection))
+                return Verdict.COMMIT
             except Exception as error:  # noqa: BLE001 - any handler failure is redelivered or dead-lettered
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -134,7 +147,7 @@ class DeliveryPolicy:
         subscription: Subscription,
         record: RawRecord,
         attempt: int,
-        error_type: str,
+        error_type: DeadLetterKind,
         reason: str,
     ) -> None:
         dead = DeadLetterRecord(
@@ -144,7 +157,7 @@ class DeliveryPolicy:
             key=record.key,
             consumer_group=subscription.group,
             reason=reason[:8000],
-            error_type="undecodable" if error_type == "undecodable" else "handler-failed",
+            error_type=error_type,
             delivery_attempts=attempt,
             payload_base64=base64.b64encode(record.value).decode(),
             payload_preview=record.value[:2000].decode("utf-8", errors="replace"),

@@ -26,6 +26,12 @@ class Delivery:
 Handler = Callable[[Any, Delivery], Awaitable[None]]
 
 
+class RejectMessage(Exception):
+    """Raised by a handler for a well-formed message that can never be handled
+    (it names a workflow that does not exist, say): dead-lettered at once with
+    this reason instead of being redelivered."""
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One consumer group reading one topic; the handler gets decoded messages."""

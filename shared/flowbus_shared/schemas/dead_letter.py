@@ -19,7 +19,7 @@ class DeadLetterRecord(Message):
     key: str | None = None
     consumer_group: str
     reason: str = Field(max_length=8000)
-    error_type: Literal["undecodable", "handler-failed"]
+    error_type: Literal["undecodable", "rejected", "handler-failed"]
     delivery_attempts: int = Field(ge=1)
     payload_base64: str
     payload_preview: str = Field(default="", max_length=2000)

@@ -1,0 +1,79 @@
+"""The executions table: a projection of each execution's state for listing, stats and lineage.
+
+It is rebuilt from the event log (the source of truth), so it may lag by one
+event after a crash; the next event of that execution brings it up to date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from flowbus_orchestrator.adapters.tables import executions
+from flowbus_orchestrator.domain.state import ExecutionState
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class ExecutionProjection:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, state: ExecutionState) -> None:
+        if not state.execution_id:
+            return
+        row: dict[str, Any] = {
+            "workflow_id": state.workflow_id,
+            "workflow_version": state.workflow_version,
+            "tenant_id": state.tenant_id,
+            "status": state.status,
+            "parent_execution_id": (state.parent or {}).get("execution_id"),
+            "fork_step_id": (state.parent or {}).get("step_id"),
+            "started_at": _moment(state.started_at),
+            "finished_at": _moment(state.finished_at),
+            "version": state.version,
+        }
+        async with self._engine.begin() as conn:
+            updated = await conn.execute(
+                executions.update()
+                .where(executions.c.execution_id == state.execution_id, executions.c.version < state.version)
+                .values(**row)
+            )
+            if updated.rowcount == 0:
+                exists = await conn.execute(
+                    sa.select(sa.literal(1)).where(executions.c.execution_id == state.execution_id)
+                )
+                if exists.first() is None:
+                    await conn.execute(executions.insert().values(execution_id=state.execution_id, **row))
+
+    async def get(self, execution_id: str) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(executions).where(executions.c.execution_id == execution_id))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def children(self, execution_id: str) -> list[dict[str, Any]]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(executions)
+                .where(executions.c.parent_execution_id == execution_id)
+                .order_by(executions.c.started_at)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    async def list(
+        self, *, workflow_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query = sa.select(executions).order_by(executions.c.started_at.desc()).limit(limit)
+        if workflow_id:
+            query = query.where(executions.c.workflow_id == workflow_id)
+        if status:
+            query = query.where(executions.c.status == status)
+        async with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in await conn.execute(query)]

@@ -1,0 +1,186 @@
+"""The orchestrator's use case: apply one message to one execution, exactly once.
+
+load (cached state + later events) -> decide -> append the events, the id of
+the message, the owed messages (outbox) and timers in one transaction with an
+optimistic version check -> wake the relay. A crash anywhere leaves either
+nothing recorded (the message is redelivered and decided again) or
+everything recorded (the redelivery is recognised by its id, and the relay
+still publishes what is owed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flowbus_orchestrator.adapters.definitions import DefinitionRepository
+from flowbus_orchestrator.adapters.projection import ExecutionProjection
+from flowbus_orchestrator.domain.decide import Incoming, decide
+from flowbus_orchestrator.domain.progression import Decision
+from flowbus_orchestrator.domain.state import ExecutionState, fold
+from flowbus_shared.bus.headers import outgoing_headers
+from flowbus_shared.schemas import ExecutionEventRecord, ForkExecution, StartExecution, encode
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.store import (
+    AlreadyProcessed,
+    Causation,
+    ConcurrencyConflict,
+    NewEvent,
+    OutboxMessage,
+    Snapshot,
+    SqlEventStore,
+    TimerSpec,
+)
+from flowbus_shared.topics import COMMANDS, EXECUTION_EVENTS, STEP_QUEUES
+
+log = logging.getLogger("flowbus.orchestrator")
+
+CONSUMER = "orchestrator"
+SNAPSHOT_EVERY = 100
+CACHE_SIZE = 10_000
+MAX_CONFLICT_RETRIES = 8
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: SqlEventStore,
+        definitions: DefinitionRepository,
+        projection: ExecutionProjection,
+        settings: FlowbusSettings,
+        *,
+        on_appended: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.store = store
+        self.definitions = definitions
+        self.projection = projection
+        self._settings = settings
+        self._on_appended = on_appended
+        self._clock = clock
+        self._states: OrderedDict[str, ExecutionState] = OrderedDict()
+
+    async def load(self, execution_id: str) -> ExecutionState:
+        """The execution's current state: cached (or snapshot) plus any later events."""
+        state = self._states.get(execution_id)
+        if state is None:
+            snapshot = await self.store.load_snapshot(execution_id)
+            state = ExecutionState.from_dict(snapshot.state) if snapshot else ExecutionState()
+        # Folding later events into the cached object is safe: it only ever moves forward,
+        # and decide() works on a copy.
+        later = await self.store.read(execution_id, after_version=state.version)
+        return fold(((e.event_type, e.data) for e in later), state)
+
+    async def replay(self, execution_id: str) -> ExecutionState:
+        """State folded from the whole log, ignoring cache and snapshots."""
+        return fold((e.event_type, e.data) for e in await self.store.read(execution_id))
+
+    async def handle(self, message: Incoming) -> None:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            if await self.store.is_processed(CONSUMER, message.message_id):
+                return
+            state = await self.load(message.execution_id)
+            decision = await self._decide(state, message)
+            try:
+                await self._record(state, message, decision)
+            except ConcurrencyConflict:
+                self._states.pop(message.execution_id, None)
+                continue
+            except AlreadyProcessed:
+                return
+            return
+        raise RuntimeError(f"execution {message.execution_id} kept changing under us; redelivering")
+
+    async def _decide(self, state: ExecutionState, message: Incoming) -> Decision:
+        definition = None
+        fork_source = None
+        if isinstance(message, StartExecution) and state.version == 0:
+            definition = await self.definitions.get(message.workflow_id, message.workflow_version)
+        if isinstance(message, ForkExecution) and state.version == 0:
+            fork_source = [(e.event_type, e.data) for e in await self.store.read(message.source_execution_id)]
+        return decide(state, message, self._clock(), definition=definition, fork_source=fork_source)
+
+    async def _record(self, state: ExecutionState, message: Incoming, decision: Decision) -> None:
+        after = decision.state
+        outbox = self._outbox(state, decision)
+        timers = [
+            TimerSpec(
+                timer.timer_id,
+                after.execution_id,
+                timer.fire_at,
+                {"purpose": timer.purpose, "step_id": timer.step_id, "attempt": timer.attempt},
+            )
+            for timer in decision.timers
+        ]
+        await self.store.append(
+            message.execution_id,
+            state.version,
+            [NewEvent(event_type, data) for event_type, data in decision.events],
+            causation=Causation(CONSUMER, message.message_id),
+            outbox=outbox,
+            timers=timers,
+            cancel_timers=decision.cancel_timers,
+        )
+        if outbox:
+            self._on_appended()
+        self._remember(after)
+        if decision.events:
+            await self.projection.record(after)
+            if after.version // SNAPSHOT_EVERY > state.version // SNAPSHOT_EVERY:
+                await self.store.save_snapshot(
+                    Snapshot(after.execution_id, after.version, after.to_dict(), self._clock())
+                )
+
+    def _outbox(self, before: ExecutionState, decision: Decision) -> list[OutboxMessage]:
+        after = decision.state
+        messages = [
+            OutboxMessage(
+                topic=self._settings.topic(STEP_QUEUES[queue].suffix),
+                key=request.execution_id,
+                payload=encode(request),
+                headers=outgoing_headers(request),
+            )
+            for queue, request in decision.requests
+        ]
+        topic = self._settings.topic(EXECUTION_EVENTS.suffix)
+        for offset, (event_type, data) in enumerate(decision.events, start=1):
+            if not after.execution_id:
+                break  # nothing started (a rejected start): no execution to report on
+            record = ExecutionEventRecord(
+                message_id=f"{after.execution_id}:{before.version + offset}",
+                execution_id=after.execution_id,
+                workflow_id=after.workflow_id,
+                tenant_id=after.tenant_id,
+                version=before.version + offset,
+                event_type=event_type,
+                data=data,
+            )
+            messages.append(
+                OutboxMessage(topic, record.execution_id, encode(record), outgoing_headers(record))
+            )
+        return messages
+
+    def _remember(self, state: ExecutionState) -> None:
+        self._states[state.execution_id] = state
+        self._states.move_to_end(state.execution_id)
+        while len(self._states) > CACHE_SIZE:
+            self._states.popitem(last=False)
+
+    def commands_topic(self) -> str:
+        return self._settings.topic(COMMANDS.suffix)
+
+
+async def sleep_or_wake(wake: asyncio.Event, seconds: float) -> None:
+    """Pause until woken or `seconds` pass (a timed poll beside a wake-up hint)."""
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+    wake.clear()

@@ -1,0 +1,63 @@
+"""Thin message handlers: decode was done by the bus; here each message goes to the engine."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flowbus_orchestrator.adapters.definitions import DefinitionRepository
+from flowbus_orchestrator.domain.decide import Incoming
+from flowbus_orchestrator.engine import Engine
+from flowbus_shared.bus import Delivery, MessageBus, RejectMessage
+from flowbus_shared.schemas import StartExecution, TriggerEvent
+from flowbus_shared.topics import COMMANDS
+
+log = logging.getLogger("flowbus.orchestrator")
+
+_EXECUTION_NAMESPACE = uuid.UUID("6f1c9a4e-2b7d-4c8e-9a51-3d2f0b7e8c11")
+
+
+def execution_id_for(trigger: TriggerEvent, workflow_id: str) -> str:
+    """Deterministic: the same trigger (idempotency key) starts the same execution, so a
+    duplicate trigger starts nothing new."""
+    name = f"{trigger.tenant_id}\x00{trigger.dedupe_key()}\x00{workflow_id}"
+    return uuid.uuid5(_EXECUTION_NAMESPACE, name).hex
+
+
+class OrchestratorHandlers:
+    def __init__(self, engine: Engine, definitions: DefinitionRepository, bus: MessageBus) -> None:
+        self._engine = engine
+        self._definitions = definitions
+        self._bus = bus
+
+    async def on_message(self, message: Incoming, _delivery: Delivery) -> None:
+        """Commands and step results: applied to their execution."""
+        await self._engine.handle(message)
+
+    async def on_trigger(self, trigger: TriggerEvent, _delivery: Delivery) -> None:
+        """Start every workflow listening for the event (or the one it names)."""
+        if trigger.workflow_id is not None:
+            if await self._definitions.get(trigger.workflow_id) is None:
+                raise RejectMessage(f"trigger names workflow {trigger.workflow_id!r}, which does not exist")
+            workflow_ids = [trigger.workflow_id]
+        else:
+            workflow_ids = await self._definitions.listening_to(trigger.event_type)
+            if not workflow_ids:
+                log.info(
+                    "no workflow listens for %r; trigger %s ignored", trigger.event_type, trigger.message_id
+                )
+                return
+        for workflow_id in workflow_ids:
+            execution_id = execution_id_for(trigger, workflow_id)
+            await self._bus.publish(
+                COMMANDS,
+                StartExecution(
+                    message_id=f"start:{execution_id}",
+                    execution_id=execution_id,
+                    workflow_id=workflow_id,
+                    tenant_id=trigger.tenant_id,
+                    input={**trigger.payload, "event_type": trigger.event_type},
+                    trigger_id=trigger.message_id,
+                    requested_by=trigger.source or "trigger",
+                ),
+            )
