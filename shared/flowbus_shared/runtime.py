@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,8 +40,7 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-class ServiceFactory(Protocol):
-    def __call__(self, context: Context) -> Service: ...
+ServiceFactory = Callable[[Context], Service]
 
 
 class Runtime:

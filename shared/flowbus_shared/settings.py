@@ -36,6 +36,11 @@ class FlowbusSettings(BaseSettings):
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
     )
     database_pool_size: int = Field(default=10, ge=1)
+    fault_injection: str | None = Field(
+        default=None,
+        description="tests only: `crash-after-append:N` or `crash-before-commit:N` SIGKILLs the "
+        "orchestrator at its N-th handled message, at that point",
+    )
     service_name: str = Field(default="flowbus", description="OpenTelemetry service.name fallback")
     log_level: str = Field(default="INFO")
 

@@ -11,9 +11,9 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from flowbus_shared.bus import Delivery, KafkaBus, MemoryBus, MessageBus, ensure_topics
-from flowbus_shared.schemas import DeadLetterRecord, TriggerEvent
+from flowbus_shared.schemas import DeadLetterRecord, StepResult, TriggerEvent
 from flowbus_shared.settings import FlowbusSettings
-from flowbus_shared.topics import DEAD_LETTER, TRIGGERS
+from flowbus_shared.topics import DEAD_LETTER, STEP_RESULTS, TRIGGERS
 from tests.support.waiting import wait_until
 
 BusFactory = Callable[[], MessageBus]
@@ -105,6 +105,22 @@ class TestDelivery:
             numbers = [int(t.split("/")[1]) for t in recorder.types() if t.startswith(key + "/")]
             assert numbers == sorted(numbers)
             assert len(numbers) == 10
+
+    async def test_one_consumer_reads_several_topics(self, make_bus: BusFactory) -> None:
+        bus = make_bus()
+        seen: list[tuple[str, str]] = []
+
+        async def record(message: Any, delivery: Delivery) -> None:
+            seen.append((delivery.topic.rsplit(".", 1)[1], type(message).__name__))
+
+        bus.subscribe([TRIGGERS, STEP_RESULTS], group="g", handler=record)
+        await bus.start()
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="t"))
+        await bus.publish(
+            STEP_RESULTS, StepResult(execution_id="e", step_id="s", status="succeeded", output={"x": 1})
+        )
+        await wait_until(lambda: len(seen) == 2, message="one message from each topic")
+        assert sorted(seen) == [("step-results", "StepResult"), ("triggers", "TriggerEvent")]
 
 
 class TestFailures:

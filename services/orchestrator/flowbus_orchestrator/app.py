@@ -8,6 +8,7 @@ from flowbus_orchestrator.background import Poller, outbox_relay, timer_poller
 from flowbus_orchestrator.engine import Engine
 from flowbus_orchestrator.handlers import OrchestratorHandlers
 from flowbus_orchestrator.predefined import predefined_workflows
+from flowbus_shared.faults import FaultInjector
 from flowbus_shared.runtime import Context
 from flowbus_shared.topics import COMMANDS, STEP_RESULTS, TRIGGERS
 
@@ -22,21 +23,32 @@ class OrchestratorService:
         self.projection = ExecutionProjection(engine)
         self.relay = Poller("outbox-relay", outbox_relay(context.store, context.bus), idle_seconds=0.5)
         self.timers = Poller("timer-poller", timer_poller(context.store, context.bus), timer_poll_seconds)
+        faults = FaultInjector(context.settings.fault_injection)
         self.engine = Engine(
             context.store,
             self.definitions,
             self.projection,
             context.settings,
             on_appended=self.relay.wake.set,
+            faults=faults,
         )
-        self.handlers = OrchestratorHandlers(self.engine, self.definitions, context.bus)
+        self._relay_step = outbox_relay(context.store, context.bus)
+        self.handlers = OrchestratorHandlers(
+            self.engine, self.definitions, context.bus, drain_outbox=self.drain_outbox, faults=faults
+        )
+
+    async def drain_outbox(self) -> None:
+        """Publish everything owed now (tests and shutdown)."""
+        while await self._relay_step():
+            pass
 
     def register(self) -> None:
         group = self._context.settings.group("orchestrator")
         bus = self._context.bus
         bus.subscribe(TRIGGERS, group=group, handler=self.handlers.on_trigger)
-        bus.subscribe(COMMANDS, group=group, handler=self.handlers.on_message)
-        bus.subscribe(STEP_RESULTS, group=group, handler=self.handlers.on_message)
+        # One consumer for both, so the instance that owns an execution's partition sees
+        # all its commands and results (they are keyed and partitioned alike).
+        bus.subscribe([COMMANDS, STEP_RESULTS], group=group, handler=self.handlers.on_message)
 
     async def start(self) -> None:
         for definition in predefined_workflows():

@@ -13,13 +13,22 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flowbus_orchestrator.engine import sleep_or_wake
+from opentelemetry.trace import SpanKind
+
 from flowbus_shared.bus import MessageBus
-from flowbus_shared.schemas import TimerFired
+from flowbus_shared.bus.headers import outgoing_headers
+from flowbus_shared.schemas import TimerFired, encode
 from flowbus_shared.store import PendingMessage, SqlEventStore
-from flowbus_shared.topics import COMMANDS
+from flowbus_shared.telemetry import tracer
 
 log = logging.getLogger("flowbus.orchestrator")
+
+
+async def sleep_or_wake(wake: asyncio.Event, seconds: float) -> None:
+    """Pause until woken or `seconds` pass (a timed poll beside a wake-up hint)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    wake.clear()
 
 
 class Poller:
@@ -78,15 +87,23 @@ def timer_poller(
     async def fire() -> int:
         due = await store.claim_due_timers(datetime.now(UTC), limit=batch)
         for timer in due:
-            command = TimerFired(
-                message_id=timer.timer_id,  # a timer fired twice (expired lease) is recognised
-                execution_id=timer.stream_id,
-                timer_id=timer.timer_id,
-                purpose=timer.payload["purpose"],
-                step_id=timer.payload["step_id"],
-                attempt=timer.payload["attempt"],
-            )
-            await bus.publish(COMMANDS, command)
+            try:
+                command = TimerFired(
+                    message_id=timer.timer_id,  # a timer fired twice (expired lease) is recognised
+                    execution_id=timer.stream_id,
+                    timer_id=timer.timer_id,
+                    purpose=timer.payload["purpose"],
+                    step_id=timer.payload["step_id"],
+                    attempt=timer.payload["attempt"],
+                )
+                topic = str(timer.payload["topic"])
+            except (KeyError, ValueError) as error:  # a row no orchestrator wrote: drop it, go on
+                log.error("discarding malformed timer %s: %r", timer.timer_id, error)
+                continue
+            with tracer().start_as_current_span(f"send {topic}", kind=SpanKind.PRODUCER):
+                await bus.publish_raw(
+                    topic, encode(command), key=command.execution_id, headers=outgoing_headers(command)
+                )
         await store.delete_timers([timer.timer_id for timer in due])
         return len(due)
 

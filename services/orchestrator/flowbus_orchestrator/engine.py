@@ -10,7 +10,6 @@ still publishes what is owed).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from flowbus_orchestrator.domain.decide import Incoming, decide
 from flowbus_orchestrator.domain.progression import Decision
 from flowbus_orchestrator.domain.state import ExecutionState, fold
 from flowbus_shared.bus.headers import outgoing_headers
+from flowbus_shared.faults import FaultInjector
 from flowbus_shared.schemas import ExecutionEventRecord, ForkExecution, StartExecution, encode
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import (
@@ -58,7 +58,9 @@ class Engine:
         *,
         on_appended: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = _utc_now,
+        faults: FaultInjector | None = None,
     ) -> None:
+        self._faults = faults or FaultInjector(None)
         self.store = store
         self.definitions = definitions
         self.projection = projection
@@ -115,7 +117,13 @@ class Engine:
                 timer.timer_id,
                 after.execution_id,
                 timer.fire_at,
-                {"purpose": timer.purpose, "step_id": timer.step_id, "attempt": timer.attempt},
+                # The timer says where to fire: several deployments may share a database.
+                {
+                    "purpose": timer.purpose,
+                    "step_id": timer.step_id,
+                    "attempt": timer.attempt,
+                    "topic": self.commands_topic(),
+                },
             )
             for timer in decision.timers
         ]
@@ -128,6 +136,7 @@ class Engine:
             timers=timers,
             cancel_timers=decision.cancel_timers,
         )
+        self._faults.reached("crash-after-append")  # recorded, nothing published yet
         if outbox:
             self._on_appended()
         self._remember(after)
@@ -175,12 +184,3 @@ class Engine:
 
     def commands_topic(self) -> str:
         return self._settings.topic(COMMANDS.suffix)
-
-
-async def sleep_or_wake(wake: asyncio.Event, seconds: float) -> None:
-    """Pause until woken or `seconds` pass (a timed poll beside a wake-up hint)."""
-    try:
-        await asyncio.wait_for(wake.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
-    wake.clear()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.domain.decide import Incoming
 from flowbus_orchestrator.engine import Engine
 from flowbus_shared.bus import Delivery, MessageBus, RejectMessage
+from flowbus_shared.faults import FaultInjector
 from flowbus_shared.schemas import StartExecution, TriggerEvent
 from flowbus_shared.topics import COMMANDS
 
@@ -25,14 +27,27 @@ def execution_id_for(trigger: TriggerEvent, workflow_id: str) -> str:
 
 
 class OrchestratorHandlers:
-    def __init__(self, engine: Engine, definitions: DefinitionRepository, bus: MessageBus) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        definitions: DefinitionRepository,
+        bus: MessageBus,
+        *,
+        drain_outbox: Callable[[], Awaitable[None]],
+        faults: FaultInjector,
+    ) -> None:
         self._engine = engine
         self._definitions = definitions
         self._bus = bus
+        self._drain_outbox = drain_outbox
+        self._faults = faults
 
     async def on_message(self, message: Incoming, _delivery: Delivery) -> None:
         """Commands and step results: applied to their execution."""
         await self._engine.handle(message)
+        if self._faults.armed("crash-before-commit"):
+            await self._drain_outbox()  # published, offset not yet committed
+            self._faults.reached("crash-before-commit")
 
     async def on_trigger(self, trigger: TriggerEvent, _delivery: Delivery) -> None:
         """Start every workflow listening for the event (or the one it names)."""

@@ -62,7 +62,7 @@ class DeliveryPolicy:
 
     async def handle(self, subscription: Subscription, record: RawRecord, attempt: int) -> Verdict:
         try:
-            message = subscription.spec.codec.decode(record.value)
+            message = subscription.codec_for(record.topic).decode(record.value)
         except DecodeError as error:
             log.warning(
                 "dead-lettering undecodable record %s[%d]@%d: %s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from faststream import AckPolicy
@@ -20,7 +21,7 @@ from opentelemetry.trace import SpanKind
 
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
 from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
-from flowbus_shared.bus.port import Handler, Subscription
+from flowbus_shared.bus.port import Handler, Subscription, as_specs
 from flowbus_shared.schemas import Message, encode
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.telemetry import tracer
@@ -60,11 +61,12 @@ class KafkaBus:
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._started = False
 
-    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None:
+    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
         if self._started:
             raise RuntimeError("subscribe before start()")
-        topic = self._settings.topic(spec.suffix)
-        subscription = Subscription(spec=spec, topic=topic, group=group, handler=handler)
+        topics = {self._settings.topic(spec.suffix): spec for spec in as_specs(specs)}
+        subscription = Subscription(topics=topics, group=group, handler=handler)
+        member = "+".join(spec.suffix for spec in as_specs(specs))
         instance_id = self._settings.kafka_instance_id
         policy, attempts = self._policy, self._attempts
 
@@ -95,9 +97,9 @@ class KafkaBus:
                 await message.nack()  # seeks back: the same record comes again
 
         self._broker.subscriber(
-            topic,
+            *topics,
             group_id=group,
-            group_instance_id=f"{instance_id}-{topic}" if instance_id else None,
+            group_instance_id=f"{instance_id}-{member}" if instance_id else None,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             decoder=_keep_bytes,  # our codec decodes (and dead-letters) itself

@@ -13,12 +13,13 @@ import contextlib
 import itertools
 import logging
 import zlib
+from collections.abc import Sequence
 
 from opentelemetry.trace import SpanKind
 
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
 from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
-from flowbus_shared.bus.port import Handler, Subscription
+from flowbus_shared.bus.port import Handler, Subscription, as_specs
 from flowbus_shared.schemas import Message, encode
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.telemetry import tracer
@@ -62,21 +63,23 @@ class MemoryBus:
         """Every record published to `topic`, partition by partition (for tests and the demo)."""
         return [record for partition in self._topic(topic).partitions for record in partition]
 
-    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None:
-        topic = self._settings.topic(spec.suffix)
-        subscription = Subscription(spec=spec, topic=topic, group=group, handler=handler)
+    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
+        topics = {self._settings.topic(spec.suffix): spec for spec in as_specs(specs)}
+        subscription = Subscription(topics=topics, group=group, handler=handler)
         self._subscriptions.append(subscription)
         if self._running:
             self._start_consumers(subscription)
 
     def _start_consumers(self, subscription: Subscription) -> None:
-        for partition in range(self._partitions):
-            self._tasks.append(
-                asyncio.create_task(
-                    self._consume(subscription, partition),
-                    name=f"consume {subscription.topic}[{partition}] {subscription.group}",
+        # One in-order consumer per (topic, partition); one process owns them all.
+        for topic in subscription.topics:
+            for partition in range(self._partitions):
+                self._tasks.append(
+                    asyncio.create_task(
+                        self._consume(subscription, topic, partition),
+                        name=f"consume {topic}[{partition}] {subscription.group}",
+                    )
                 )
-            )
 
     async def start(self) -> None:
         if self._running:
@@ -94,8 +97,8 @@ class MemoryBus:
                 await task
         self._tasks.clear()
 
-    async def _consume(self, subscription: Subscription, partition: int) -> None:
-        topic = self._topic(subscription.topic)
+    async def _consume(self, subscription: Subscription, topic_name: str, partition: int) -> None:
+        topic = self._topic(topic_name)
         log = topic.partitions[partition]
         offset = 0  # a new group starts at the earliest record, as on Kafka
         while self._running:

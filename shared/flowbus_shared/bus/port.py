@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from flowbus_shared.schemas import Message
+from flowbus_shared.schemas import Codec, Message
 from flowbus_shared.topics import TopicSpec
 
 
@@ -34,13 +34,23 @@ class RejectMessage(Exception):
 
 @dataclass(frozen=True)
 class Subscription:
-    """One consumer group reading one topic; the handler gets decoded messages."""
+    """One consumer of a group reading one or more topics; the handler gets decoded messages.
 
-    spec: TopicSpec
-    topic: str
+    Topics read together are co-partitioned: with the same key and partition
+    count, partition n of each goes to the same consumer, so one instance sees
+    everything about an execution.
+    """
+
+    topics: dict[str, TopicSpec]  # full topic name -> what it carries
     group: str
     handler: Handler
-    name: str = field(default="")
+
+    def codec_for(self, topic: str) -> Codec[Any]:
+        return self.topics[topic].codec
+
+
+def as_specs(specs: TopicSpec | Sequence[TopicSpec]) -> list[TopicSpec]:
+    return [specs] if isinstance(specs, TopicSpec) else list(specs)
 
 
 class MessageBus(Protocol):
@@ -52,7 +62,7 @@ class MessageBus(Protocol):
     stops the consumer.
     """
 
-    def subscribe(self, spec: TopicSpec, *, group: str, handler: Handler) -> None: ...
+    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None: ...
 
     async def start(self) -> None: ...
 

@@ -77,3 +77,37 @@ class ExecutionProjection:
             query = query.where(executions.c.status == status)
         async with self._engine.connect() as conn:
             return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+async def execution_stats(engine: AsyncEngine, workflow_id: str | None = None) -> dict[str, Any]:
+    """Counts by status, success rate, mean and p95 duration of completed runs, per workflow."""
+    query = sa.select(
+        executions.c.workflow_id, executions.c.status, executions.c.started_at, executions.c.finished_at
+    )
+    if workflow_id:
+        query = query.where(executions.c.workflow_id == workflow_id)
+    per_workflow: dict[str, dict[str, Any]] = {}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    for row in rows:
+        entry = per_workflow.setdefault(row.workflow_id, {"counts": {}, "durations": []})
+        entry["counts"][row.status] = entry["counts"].get(row.status, 0) + 1
+        if row.status == "completed" and row.started_at and row.finished_at:
+            entry["durations"].append((row.finished_at - row.started_at).total_seconds())
+    result: dict[str, Any] = {}
+    for workflow, entry in sorted(per_workflow.items()):
+        counts, durations = entry["counts"], sorted(entry["durations"])
+        finished = counts.get("completed", 0) + counts.get("failed", 0)
+        result[workflow] = {
+            "total": sum(counts.values()),
+            "by_status": counts,
+            "success_rate": counts.get("completed", 0) / finished if finished else None,
+            "mean_duration_seconds": sum(durations) / len(durations) if durations else None,
+            "p95_duration_seconds": _percentile(durations, 0.95) if durations else None,
+        }
+    return result

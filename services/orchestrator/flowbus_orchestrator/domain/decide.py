@@ -54,6 +54,8 @@ def decide(
     `definition` is needed to start; `fork_source` (the source execution's
     events) to fork. `state` is not changed: decisions are made on a copy.
     """
+    if state.version == 0 and not isinstance(message, StartExecution | ForkExecution):
+        return Decision(state)  # no such execution: recording anything would create one
     working = ExecutionState.from_dict(state.to_dict())
     progress = Progress(working, definition if definition is not None else definition_of(working), now)
     match message:
@@ -303,6 +305,6 @@ def _resume(progress: Progress, message: ResumeExecution) -> None:
         steps=[step for step, _ in targets],
         abandoned_approvals=[a.step_id for a in waiting],
     )
-    for step_id, scope in targets:
-        progress.enter(step_id, list(scope))
-    progress.settle()
+    with progress.entering():
+        for step_id, scope in targets:
+            progress.enter(step_id, list(scope))

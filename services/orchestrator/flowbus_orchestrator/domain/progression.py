@@ -8,6 +8,8 @@ decision. Pure: the clock is an argument.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +54,19 @@ class Progress:
         self.definition = definition
         self.now = now
         self.decision = Decision(state)
+        self._entering = 0  # > 0 while several paths are being entered: settling waits until all are
+
+    @contextmanager
+    def entering(self) -> Iterator[None]:
+        """Enter several paths, then settle once: a path that ends at once (a skipped step, a
+        conditional that routes nowhere) must not complete a join or the execution before its
+        siblings are even entered."""
+        self._entering += 1
+        try:
+            yield
+        finally:
+            self._entering -= 1
+        self.settle()
 
     # -- recording -------------------------------------------------------------
 
@@ -186,16 +201,16 @@ class Progress:
             "next_steps": targets,
         }
         self.emit("step.succeeded", step_id=step.id, attempt=attempt, output=output, confidence=None)
-        for target in targets:
-            self.enter(target, scope)
-        self.settle()
+        with self.entering():
+            for target in targets:
+                self.enter(target, scope)
 
     def _run_parallel_execution(self, step: StepDefinition, scope: list[str], attempt: int) -> None:
         branches = list(routing.parallel_branches(step))
         self.emit("branches.started", step_id=step.id, branches=branches, scope=scope)
-        for branch in branches:
-            self.enter(branch, [*scope, step.id])
-        self.settle()
+        with self.entering():
+            for branch in branches:
+                self.enter(branch, [*scope, step.id])
 
     def _run_delay(self, step: StepDefinition, scope: list[str], attempt: int) -> None:
         seconds = routing.delay_seconds(step)
@@ -251,9 +266,9 @@ class Progress:
         return exported
 
     def advance(self, step: StepDefinition, scope: list[str]) -> None:
-        for target in step.next_steps:
-            self.enter(target, scope)
-        self.settle()
+        with self.entering():
+            for target in step.next_steps:
+                self.enter(target, scope)
 
     def fail_step(self, step: StepDefinition, attempt: int, error: dict[str, Any]) -> None:
         """A step attempt failed: retry it, or fail for good."""
@@ -287,6 +302,8 @@ class Progress:
 
     def settle(self) -> None:
         """Complete joins whose branches have all finished, then the execution if nothing is left."""
+        if self._entering:
+            return
         while not self.state.terminal:
             done = [
                 join
@@ -300,7 +317,11 @@ class Progress:
             # parallel step continues on error or the step was optional: the join goes on.
             join = done[0]
             step = self.workflow.step(join)
-            branches = {b: self.state.run(b).status for b in routing.parallel_branches(step)}
+            # (read without state.run(): creating a StepRun outside an event would break replay)
+            branches = {
+                b: self.state.steps[b].status if b in self.state.steps else "pending"
+                for b in routing.parallel_branches(step)
+            }
             outer = list(self.state.joins[join])
             self.emit("join.completed", step_id=join, branches=branches, succeeded=True)
             self.advance(step, outer)

@@ -115,5 +115,7 @@ def edges(step: StepDefinition) -> list[tuple[str, str]]:
         found += [(t, f"steps.{step.id}.parallel_steps[{i}]") for i, t in enumerate(parallel_branches(step))]
     if step.type == "conditional_logic":
         for branch in conditional_branches(step):
-            found += [(t, f"{branch.path}.then[{i}]") for i, t in enumerate(branch.targets)]
+            # An `if` branch's targets are under `then`; an `else` branch's path already names them.
+            where = branch.path if branch.condition is None else f"{branch.path}.then"
+            found += [(t, f"{where}[{i}]") for i, t in enumerate(branch.targets)]
     return found
