@@ -64,7 +64,7 @@ async def echo(request: StepRequest) -> dict[str, Any]:
 DEFAULT_BEHAVIOURS: dict[str, Behaviour] = {"data_transformation": data_transformation}
 
 
-def test_workers(steps: TestSteps, step_types: list[str]) -> list[ServiceFactory]:
+def step_workers(steps: TestSteps, step_types: list[str]) -> list[ServiceFactory]:
     def factory(queue: str) -> Callable[[Context], Service]:
         def create(context: Context) -> Service:
             return StepWorker(
@@ -116,7 +116,7 @@ async def running_system(
 
     factories: list[ServiceFactory] = [create_service]
     if with_workers:
-        factories += test_workers(steps, step_types)
+        factories += step_workers(steps, step_types)
     runtime = Runtime(settings, factories, name="flowbus-test")
     await runtime.start()
     try:

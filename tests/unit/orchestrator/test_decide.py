@@ -762,6 +762,31 @@ class TestResume:
         assert h.requested_steps().count("b2") == 1
         h.replay_matches()
 
+    def test_a_resumed_path_that_ends_at_once_does_not_close_the_join_early(self) -> None:
+        definition = define(
+            step("p", "parallel_execution", "after", parallel_steps=["b1", "b2", "b3"]),
+            step("b1", condition="not c.done"),
+            step("b2", "api_call", "c"),
+            step("c"),
+            step("b3"),
+            step("after"),
+        )
+        h = started(definition)
+        h.succeed("b2")
+        h.succeed("c", {"done": True})
+        h.fail("b1", "validation")
+        assert [a.step_id for a in h.state.suspended] == ["b3"]
+        h.resume()  # b1 is now skipped: its path ends at once, while b3 is entered after it
+        assert h.state.steps["b1"].status == "skipped"
+        assert "join.completed" not in h.types()
+        assert "after" not in h.requested_steps()
+        assert h.request("b3").attempt == 2
+        h.succeed("b3")
+        h.succeed("after")
+        assert h.state.status == "completed"
+        assert h.requested_steps().count("after") == 1
+        h.replay_matches()
+
     def test_a_waiting_execution_resumes_only_from_a_named_step(self) -> None:
         h = started(APPROVAL)
         assert [kind for kind, _ in h.resume().events] == ["command.rejected"]
