@@ -326,6 +326,8 @@ class TestParallel:
         assert "after" not in h.pending_steps()
         h.succeed("b2")
         assert h.of("join.completed")[0]["branches"] == {"b1": "failed", "b2": "succeeded"}
+        assert h.of("join.completed")[0]["succeeded"] is False
+        assert h.state.steps["p"].status == "failed"  # reported honestly, and the run goes on
         h.succeed("after")
         assert h.state.status == "completed"
         h.replay_matches()
@@ -1214,3 +1216,23 @@ class TestDemoWorkflow:
         h.run_executor(executor({}))
         assert h.state.status == "completed"
         h.replay_matches()
+
+
+def test_a_rejected_start_does_not_block_a_later_valid_one() -> None:
+    from datetime import UTC, datetime
+
+    from flowbus_orchestrator.domain.decide import decide
+    from flowbus_orchestrator.domain.state import ExecutionState, fold
+    from flowbus_orchestrator.domain.validation import parse_definition
+    from flowbus_shared.schemas import StartExecution
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    start = StartExecution(execution_id="e1", workflow_id="late")
+    rejected = decide(ExecutionState(), start, now)
+    assert [kind for kind, _ in rejected.events] == ["command.rejected"]
+    state = fold(rejected.events)
+    definition = parse_definition(
+        {"id": "late", "name": "late", "start_step_id": "a", "steps": [{"id": "a", "type": "api_call"}]}
+    )
+    retried = decide(state, StartExecution(execution_id="e1", workflow_id="late"), now, definition=definition)
+    assert [kind for kind, _ in retried.events][:2] == ["execution.started", "step.scheduled"]

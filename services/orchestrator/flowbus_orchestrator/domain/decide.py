@@ -54,7 +54,7 @@ def decide(
     `definition` is needed to start; `fork_source` (the source execution's
     events) to fork. `state` is not changed: decisions are made on a copy.
     """
-    if state.version == 0 and not isinstance(message, StartExecution | ForkExecution):
+    if not state.execution_id and not isinstance(message, StartExecution | ForkExecution):
         return Decision(state)  # no such execution: recording anything would create one
     working = ExecutionState.from_dict(state.to_dict())
     progress = Progress(working, definition if definition is not None else definition_of(working), now)
@@ -104,7 +104,7 @@ def _started(
 
 
 def _start(progress: Progress, message: StartExecution) -> None:
-    if progress.state.version > 0:
+    if progress.state.execution_id:
         return  # a duplicate start (same deterministic execution id): nothing new
     if progress.definition is None:
         _reject(progress, message, f"no workflow {message.workflow_id!r} to start")
@@ -124,8 +124,8 @@ def _start(progress: Progress, message: StartExecution) -> None:
 
 
 def _fork(progress: Progress, message: ForkExecution, source: list[tuple[str, dict[str, Any]]]) -> None:
-    if progress.state.version > 0:
-        return
+    if progress.state.execution_id:
+        return  # already forked
     point = next(
         (
             i
@@ -257,7 +257,7 @@ def _approval(progress: Progress, message: ApproveStep | RejectStep) -> None:
 
 
 def _cancel(progress: Progress, message: CancelExecution) -> None:
-    if progress.state.terminal or progress.state.version == 0:
+    if progress.state.terminal:
         _reject(progress, message, f"execution is {progress.state.status}")
         return
     for active in list(progress.state.active.values()):

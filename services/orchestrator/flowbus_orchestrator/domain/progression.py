@@ -323,7 +323,8 @@ class Progress:
                 for b in routing.parallel_branches(step)
             }
             outer = list(self.state.joins[join])
-            self.emit("join.completed", step_id=join, branches=branches, succeeded=True)
+            succeeded = all(status in {"succeeded", "skipped"} for status in branches.values())
+            self.emit("join.completed", step_id=join, branches=branches, succeeded=succeeded)
             self.advance(step, outer)
             return
         if not self.state.terminal and not self.state.active and not self.state.joins:
