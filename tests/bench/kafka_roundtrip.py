@@ -1,0 +1,101 @@
+"""Produce -> consume through the flowbus wrapper and through raw aiokafka, same broker,
+same guarantees (acks=all, idempotent producer, a commit after every message)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from flowbus_shared.bus import Delivery, KafkaBus, ensure_topics
+from flowbus_shared.schemas import TriggerEvent, encode
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.topics import TRIGGERS
+from tests.bench.stats import percentile
+
+Send = Callable[[int], Awaitable[None]]
+
+
+async def _measure(send: Send, arrived: dict[int, float], sequential: int, burst: int) -> dict[str, float]:
+    sent_at: dict[int, float] = {}
+    for n in range(sequential):  # one in flight at a time: latency
+        sent_at[n] = time.perf_counter()
+        await send(n)
+        while n not in arrived:
+            await asyncio.sleep(0.0005)
+    latencies = [arrived[n] - sent_at[n] for n in range(sequential)]
+    started = time.perf_counter()
+    await asyncio.gather(*(send(sequential + n) for n in range(burst)))  # all at once: throughput
+    while len(arrived) < sequential + burst:
+        await asyncio.sleep(0.001)
+    elapsed = time.perf_counter() - started
+    return {
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "msgs_per_s": burst / elapsed,
+    }
+
+
+async def through_wrapper(settings: FlowbusSettings, sequential: int, burst: int) -> dict[str, float]:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"topic_prefix": prefix, "consumer_group_prefix": prefix})
+    await ensure_topics(settings, [settings.topic(TRIGGERS.suffix)])
+    arrived: dict[int, float] = {}
+
+    async def handle(message: TriggerEvent, _delivery: Delivery) -> None:
+        arrived[int(message.event_type)] = time.perf_counter()
+
+    bus = KafkaBus(settings, client_name="bench")
+    bus.subscribe(TRIGGERS, group="bench", handler=handle)
+    await bus.start()
+    await asyncio.sleep(1.0)  # let the group settle before timing
+
+    async def send(n: int) -> None:
+        await bus.publish(TRIGGERS, TriggerEvent(event_type=str(n)), key=f"k{n % 16}")
+
+    try:
+        return await _measure(send, arrived, sequential, burst)
+    finally:
+        await bus.stop()
+
+
+async def through_aiokafka(settings: FlowbusSettings, sequential: int, burst: int) -> dict[str, float]:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    topic = f"{prefix}.raw"
+    await ensure_topics(settings.model_copy(update={"topic_prefix": prefix}), [topic])
+    arrived: dict[int, float] = {}
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"{prefix}.raw",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+
+    async def consume() -> None:
+        async for record in consumer:
+            message: Any = TRIGGERS.codec.decode(record.value)
+            arrived[int(message.event_type)] = time.perf_counter()
+            await consumer.commit()
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(1.0)
+
+    async def send(n: int) -> None:
+        await producer.send_and_wait(topic, encode(TriggerEvent(event_type=str(n))), key=f"k{n % 16}".encode())
+
+    try:
+        return await _measure(send, arrived, sequential, burst)
+    finally:
+        task.cancel()
+        await consumer.stop()
+        await producer.stop()

@@ -1,0 +1,93 @@
+"""`make bench`: measure, print, and write the figures (with machine and date) into the README."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flowbus_shared.settings import FlowbusSettings
+from flowbus_shared.store import open_store
+from tests.bench import kafka_roundtrip, orchestrator_bench, store_appends
+from tests.bench.stats import ms
+from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+async def measure() -> list[str]:
+    settings = FlowbusSettings(kafka_bootstrap_servers=require_kafka(), topic_partitions=6)
+    rows = ["| what | figure |", "| --- | --- |"]
+    wrapper = await kafka_roundtrip.through_wrapper(settings, sequential=500, burst=5000)
+    raw = await kafka_roundtrip.through_aiokafka(settings, sequential=500, burst=5000)
+    for name, figures in (("flowbus bus (FastStream)", wrapper), ("raw aiokafka", raw)):
+        rows.append(f"| Kafka round trip, {name}: p50 / p99 | {ms(figures['p50'])} / {ms(figures['p99'])} |")
+        rows.append(f"| Kafka throughput, {name}, commit per message | {figures['msgs_per_s']:,.0f} msgs/s |")
+    name, url = await create_pg_database()
+    try:
+        store = await open_store(url)
+        single = await store_appends.appends(store, 3000, writers=1)
+        concurrent = await store_appends.appends(store, 6000, writers=8)
+        batched = await store_appends.batched(store, 50)
+        await store.close()
+        rows.append(f"| PostgreSQL append, 1 writer: rate, p50 / p99 | {single['per_s']:,.0f}/s, "
+                    f"{ms(single['p50'])} / {ms(single['p99'])} |")
+        rows.append(f"| PostgreSQL append, 8 writers: rate, p50 / p99 | {concurrent['per_s']:,.0f}/s, "
+                    f"{ms(concurrent['p50'])} / {ms(concurrent['p99'])} |")
+        rows.append(f"| PostgreSQL append, 100 streams per transaction | {batched['per_s']:,.0f} events/s |")
+        cost = orchestrator_bench.decision_cost()
+        rows.append(f"| orchestrator decision per step, CPU (live state) | {cost['decide_us']:.0f} µs |")
+        rows.append(f"| orchestrator decision per step, CPU (fold the log first) | {cost['fold_and_decide_us']:.0f} µs |")
+        flow = await orchestrator_bench.through_kafka(settings, url, burst=300, sequential=50)
+        rows.append(f"| 3-step no-op workflow through Kafka + PostgreSQL, saturated | "
+                    f"{flow['workflows_per_s']:,.1f} workflows/s ({flow['steps_per_s']:,.0f} steps/s) |")
+        rows.append(f"| 3-step workflow, one at a time: p50 / p99 | {ms(flow['workflow_p50'])} / "
+                    f"{ms(flow['workflow_p99'])} |")
+        rows.append(f"| step hop (schedule -> executor -> result -> next schedule): p50 / p99 | "
+                    f"{ms(flow['hop_p50'])} / {ms(flow['hop_p99'])} |")
+    finally:
+        await drop_pg_database(name)
+    return rows
+
+
+def write_readme(path: Path, rows: list[str]) -> None:
+    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; Kafka and PostgreSQL on the same machine."
+    block = "\n".join([START, stamp, "", *rows, END])
+    text = path.read_text()
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readme", type=Path, help="write the figures into this README")
+    args = parser.parse_args()
+    rows = asyncio.run(measure())
+    print("\n".join(rows))
+    if args.readme:
+        write_readme(args.readme, rows)
+        print(f"written to {args.readme}")
+
+
+if __name__ == "__main__":
+    main()
