@@ -31,6 +31,9 @@ class FlowbusSettings(BaseSettings):
     redelivery_backoff_seconds: float = Field(
         default=0.2, ge=0, description="first pause before redelivering a failed message (doubles)"
     )
+    commit_interval_seconds: float = Field(
+        default=0.1, ge=0, description="how often handled offsets are committed (0: after every message)"
+    )
     database_url: str = Field(
         default="postgresql+asyncpg://flowbus@127.0.0.1:55432/flowbus",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",

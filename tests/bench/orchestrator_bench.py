@@ -32,8 +32,12 @@ def chain(workflow_id: str, length: int) -> dict[str, Any]:
         "name": f"{length} no-op steps",
         "start_step_id": "s1",
         "steps": [
-            {"id": f"s{n}", "type": "api_call", "config": {"n": n},
-             "next_steps": [f"s{n + 1}"] if n < length else []}
+            {
+                "id": f"s{n}",
+                "type": "api_call",
+                "config": {"n": n},
+                "next_steps": [f"s{n + 1}"] if n < length else [],
+            }
             for n in range(1, length + 1)
         ],
     }
@@ -48,8 +52,12 @@ def decision_cost(executions: int = 200, length: int = 10) -> dict[str, float]:
     steps = 0
     for _ in range(executions):
         execution_id = new_id()
-        decision = decide(ExecutionState(), StartExecution(execution_id=execution_id, workflow_id="cost"), now,
-                          definition=definition)
+        decision = decide(
+            ExecutionState(),
+            StartExecution(execution_id=execution_id, workflow_id="cost"),
+            now,
+            definition=definition,
+        )
         events = list(decision.events)
         state = decision.state
         for n in range(1, length + 1):
@@ -71,7 +79,9 @@ async def _noop(_request: StepRequest) -> dict[str, Any]:
     return {}
 
 
-async def through_kafka(settings: FlowbusSettings, database_url: str, *, burst: int, sequential: int) -> dict[str, float]:
+async def through_kafka(
+    settings: FlowbusSettings, database_url: str, *, burst: int, sequential: int
+) -> dict[str, float]:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = settings.model_copy(
         update={"topic_prefix": prefix, "consumer_group_prefix": prefix, "database_url": database_url}
@@ -81,8 +91,13 @@ async def through_kafka(settings: FlowbusSettings, database_url: str, *, burst: 
     await DefinitionRepository(store.engine).register(parse_definition(chain("noop3", 3)))
 
     def executor(context: Context) -> Service:
-        return StepWorker(name="noop", bus=context.bus, queue=STEPS_EXECUTOR,
-                          group=context.settings.group("executor"), handlers={"api_call": _noop})
+        return StepWorker(
+            name="noop",
+            bus=context.bus,
+            queue=STEPS_EXECUTOR,
+            group=context.settings.group("executor"),
+            handlers={"api_call": _noop},
+        )
 
     completed: dict[str, float] = {}
 
@@ -104,7 +119,9 @@ async def through_kafka(settings: FlowbusSettings, database_url: str, *, burst: 
 
         async def start(execution_id: str) -> None:
             started_at[execution_id] = time.perf_counter()
-            await context.bus.publish(COMMANDS, StartExecution(execution_id=execution_id, workflow_id="noop3"))
+            await context.bus.publish(
+                COMMANDS, StartExecution(execution_id=execution_id, workflow_id="noop3")
+            )
 
         for _ in range(20):  # warm-up
             await start(new_id())

@@ -37,9 +37,18 @@ async def measure() -> list[str]:
     rows = ["| what | figure |", "| --- | --- |"]
     wrapper = await kafka_roundtrip.through_wrapper(settings, sequential=500, burst=5000)
     raw = await kafka_roundtrip.through_aiokafka(settings, sequential=500, burst=5000)
-    for name, figures in (("flowbus bus (FastStream)", wrapper), ("raw aiokafka", raw)):
-        rows.append(f"| Kafka round trip, {name}: p50 / p99 | {ms(figures['p50'])} / {ms(figures['p99'])} |")
-        rows.append(f"| Kafka throughput, {name}, commit per message | {figures['msgs_per_s']:,.0f} msgs/s |")
+    raw_each = await kafka_roundtrip.through_aiokafka(
+        settings, sequential=200, burst=2000, commit_every_message=True
+    )
+    for name, figures in (
+        ("flowbus bus (FastStream), commits every 100 ms", wrapper),
+        ("raw aiokafka, commits every 100 ms", raw),
+        ("raw aiokafka, a commit per message", raw_each),
+    ):
+        rows.append(
+            f"| Kafka produce -> consume, {name}: p50 / p99 | {ms(figures['p50'])} / {ms(figures['p99'])} |"
+        )
+        rows.append(f"| Kafka throughput, {name} | {figures['msgs_per_s']:,.0f} msgs/s |")
     name, url = await create_pg_database()
     try:
         store = await open_store(url)
@@ -47,21 +56,33 @@ async def measure() -> list[str]:
         concurrent = await store_appends.appends(store, 6000, writers=8)
         batched = await store_appends.batched(store, 50)
         await store.close()
-        rows.append(f"| PostgreSQL append, 1 writer: rate, p50 / p99 | {single['per_s']:,.0f}/s, "
-                    f"{ms(single['p50'])} / {ms(single['p99'])} |")
-        rows.append(f"| PostgreSQL append, 8 writers: rate, p50 / p99 | {concurrent['per_s']:,.0f}/s, "
-                    f"{ms(concurrent['p50'])} / {ms(concurrent['p99'])} |")
+        rows.append(
+            f"| PostgreSQL append, 1 writer: rate, p50 / p99 | {single['per_s']:,.0f}/s, "
+            f"{ms(single['p50'])} / {ms(single['p99'])} |"
+        )
+        rows.append(
+            f"| PostgreSQL append, 8 writers: rate, p50 / p99 | {concurrent['per_s']:,.0f}/s, "
+            f"{ms(concurrent['p50'])} / {ms(concurrent['p99'])} |"
+        )
         rows.append(f"| PostgreSQL append, 100 streams per transaction | {batched['per_s']:,.0f} events/s |")
         cost = orchestrator_bench.decision_cost()
         rows.append(f"| orchestrator decision per step, CPU (live state) | {cost['decide_us']:.0f} µs |")
-        rows.append(f"| orchestrator decision per step, CPU (fold the log first) | {cost['fold_and_decide_us']:.0f} µs |")
+        rows.append(
+            f"| orchestrator decision per step, CPU (fold the log first) | {cost['fold_and_decide_us']:.0f} µs |"
+        )
         flow = await orchestrator_bench.through_kafka(settings, url, burst=300, sequential=50)
-        rows.append(f"| 3-step no-op workflow through Kafka + PostgreSQL, saturated | "
-                    f"{flow['workflows_per_s']:,.1f} workflows/s ({flow['steps_per_s']:,.0f} steps/s) |")
-        rows.append(f"| 3-step workflow, one at a time: p50 / p99 | {ms(flow['workflow_p50'])} / "
-                    f"{ms(flow['workflow_p99'])} |")
-        rows.append(f"| step hop (schedule -> executor -> result -> next schedule): p50 / p99 | "
-                    f"{ms(flow['hop_p50'])} / {ms(flow['hop_p99'])} |")
+        rows.append(
+            f"| 3-step no-op workflow through Kafka + PostgreSQL, saturated | "
+            f"{flow['workflows_per_s']:,.1f} workflows/s ({flow['steps_per_s']:,.0f} steps/s) |"
+        )
+        rows.append(
+            f"| 3-step workflow, one at a time: p50 / p99 | {ms(flow['workflow_p50'])} / "
+            f"{ms(flow['workflow_p99'])} |"
+        )
+        rows.append(
+            f"| step hop (schedule -> executor -> result -> next schedule): p50 / p99 | "
+            f"{ms(flow['hop_p50'])} / {ms(flow['hop_p99'])} |"
+        )
     finally:
         await drop_pg_database(name)
     return rows

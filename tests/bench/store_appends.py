@@ -26,7 +26,11 @@ async def appends(store: SqlEventStore, count: int, writers: int) -> dict[str, f
     started = time.perf_counter()
     await asyncio.gather(*(writer(i) for i in range(writers)))
     elapsed = time.perf_counter() - started
-    return {"per_s": len(latencies) / elapsed, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99)}
+    return {
+        "per_s": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+    }
 
 
 async def batched(store: SqlEventStore, batches: int, size: int = 100) -> dict[str, float]:

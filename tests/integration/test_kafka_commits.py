@@ -51,3 +51,36 @@ async def test_the_producer_is_idempotent_and_waits_for_all_replicas(kafka_setti
         assert producer._txn_manager is not None  # only made when enable_idempotence is on
     finally:
         await bus.stop()
+
+
+async def test_handled_messages_are_committed_and_not_delivered_again(
+    kafka_settings: FlowbusSettings,
+) -> None:
+    await ensure_topics(kafka_settings)
+    first_seen: list[str] = []
+
+    async def first_handler(message: TriggerEvent, _delivery: Delivery) -> None:
+        first_seen.append(message.event_type)
+
+    first = KafkaBus(kafka_settings, client_name="first")
+    first.subscribe(TRIGGERS, group="workers", handler=first_handler)
+    await first.start()
+    for n in range(5):
+        await first.publish(TRIGGERS, TriggerEvent(event_type=f"m{n}"), key="k")
+    await wait_until(lambda: len(first_seen) == 5, message="five messages")
+    await first.stop()  # flushes the handled offsets
+
+    second_seen: list[str] = []
+
+    async def second_handler(message: TriggerEvent, _delivery: Delivery) -> None:
+        second_seen.append(message.event_type)
+
+    second = KafkaBus(kafka_settings, client_name="second")
+    second.subscribe(TRIGGERS, group="workers", handler=second_handler)
+    await second.start()
+    try:
+        await second.publish(TRIGGERS, TriggerEvent(event_type="marker"), key="k")
+        await wait_until(lambda: "marker" in second_seen, message="the marker")
+        assert second_seen == ["marker"]
+    finally:
+        await second.stop()

@@ -85,9 +85,9 @@ class Engine:
         return fold((e.event_type, e.data) for e in await self.store.read(execution_id))
 
     async def handle(self, message: Incoming) -> None:
+        # No "seen it?" query first: the append records the message id, and a duplicate
+        # fails there (AlreadyProcessed) with nothing written.
         for _ in range(MAX_CONFLICT_RETRIES):
-            if await self.store.is_processed(CONSUMER, message.message_id):
-                return
             state = await self.load(message.execution_id)
             decision = await self._decide(state, message)
             try:

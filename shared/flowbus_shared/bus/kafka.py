@@ -1,9 +1,9 @@
 """The Kafka backend: FastStream's KafkaBroker over aiokafka.
 
 Producer: idempotent, acks=all. Consumers: earliest offset on a new group,
-manual commits after the handler returned (FastStream's MANUAL ack policy;
-its defaults lose or block messages, see DESIGN.md), optional static
-membership. Topics are never auto-created: `ensure_topics` makes them.
+offsets committed only after the handler returned (FastStream's MANUAL ack
+policy, its defaults lose or block messages, see DESIGN.md; batched by
+OffsetCommitter), optional static membership. Topics are never auto-created: `ensure_topics` makes them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from opentelemetry.trace import SpanKind
 
+from flowbus_shared.bus.commits import OffsetCommitter
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
 from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
@@ -59,6 +60,7 @@ class KafkaBus:
         )
         # Deliveries so far of the record at (topic, partition, offset); reset on commit.
         self._attempts: dict[tuple[str, int, int], int] = {}
+        self._committer = OffsetCommitter(settings.commit_interval_seconds)
         self._started = False
 
     def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
@@ -68,7 +70,7 @@ class KafkaBus:
         subscription = Subscription(topics=topics, group=group, handler=handler)
         member = "+".join(spec.suffix for spec in as_specs(specs))
         instance_id = self._settings.kafka_instance_id
-        policy, attempts = self._policy, self._attempts
+        policy, attempts, committer = self._policy, self._attempts, self._committer
 
         async def consume(message: KafkaMessage) -> None:
             record = message.raw_message
@@ -90,7 +92,7 @@ class KafkaBus:
                 logging.getLogger("flowbus.bus").exception("could not dead-letter %s", position)
                 verdict = Verdict.REDELIVER
             if verdict is Verdict.COMMIT:
-                await message.ack()
+                await committer.handled(message.consumer, record.topic, record.partition, record.offset)
                 attempts.pop(position, None)
             else:
                 await asyncio.sleep(policy.backoff(attempt))
@@ -103,13 +105,16 @@ class KafkaBus:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             decoder=_keep_bytes,  # our codec decodes (and dead-letters) itself
+            listener=committer.listener(),
         )(consume)
 
     async def start(self) -> None:
         await self._broker.start()
+        self._committer.start()
         self._started = True
 
     async def stop(self) -> None:
+        await self._committer.stop()  # handled offsets go out before the consumers leave
         await self._broker.stop()
         self._started = False
 

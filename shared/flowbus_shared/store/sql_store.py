@@ -69,88 +69,111 @@ class SqlEventStore:
         return versions[0]
 
     async def append_many(self, appends: Sequence[Append]) -> list[int]:
+        """One transaction, a fixed number of round trips however many streams it covers."""
         now = _now()
-        versions: list[int] = []
         async with self._engine.begin() as conn:
+            await self._record_causations(conn, [a for a in appends if a.causation], now)
+            current = await self._versions(conn, {a.stream_id for a in appends})
+            versions: list[int] = []
+            rows: list[dict[str, Any]] = []
             for item in appends:
-                if item.causation is not None:
-                    await self._record_causation(conn, item.causation, item.stream_id, now)
-                versions.append(await self._append_events(conn, item, now))
-                await self._write_side_effects(conn, item, now)
+                actual = current.get(item.stream_id, 0)
+                if actual != item.expected_version:
+                    raise ConcurrencyConflict(item.stream_id, item.expected_version, actual)
+                rows += [
+                    {
+                        "stream_id": item.stream_id,
+                        "version": item.expected_version + index,
+                        "event_type": event.event_type,
+                        "data": event.data,
+                        "causation_id": item.causation.message_id if item.causation else None,
+                        "recorded_at": now,
+                    }
+                    for index, event in enumerate(item.events, start=1)
+                ]
+                current[item.stream_id] = item.expected_version + len(item.events)
+                versions.append(current[item.stream_id])
+            if rows:
+                try:
+                    await conn.execute(tables.events.insert(), rows)
+                except IntegrityError:
+                    # A concurrent writer committed one of these versions after our check.
+                    raise ConcurrencyConflict(
+                        appends[0].stream_id, appends[0].expected_version, None
+                    ) from None
+            await self._write_side_effects(conn, appends, now)
         return versions
 
-    async def _record_causation(
-        self, conn: AsyncConnection, causation: Causation, stream_id: str, now: datetime
-    ) -> None:
+    async def _record_causations(self, conn: AsyncConnection, items: Sequence[Append], now: datetime) -> None:
+        if not items:
+            return
+        table = tables.processed_messages
+        first = items[0].causation
+        assert first is not None
         try:
-            async with conn.begin_nested():
-                await conn.execute(
-                    tables.processed_messages.insert().values(
-                        consumer=causation.consumer,
-                        message_id=causation.message_id,
-                        stream_id=stream_id,
-                        processed_at=now,
-                    )
-                )
-        except IntegrityError:
-            raise AlreadyProcessed(causation.consumer, causation.message_id) from None
-
-    async def _append_events(self, conn: AsyncConnection, item: Append, now: datetime) -> int:
-        actual = await self._version(conn, item.stream_id)
-        if actual != item.expected_version:
-            raise ConcurrencyConflict(item.stream_id, item.expected_version, actual)
-        if not item.events:
-            return actual
-        rows = [
-            {
-                "stream_id": item.stream_id,
-                "version": item.expected_version + index,
-                "event_type": event.event_type,
-                "data": event.data,
-                "causation_id": item.causation.message_id if item.causation else None,
-                "recorded_at": now,
-            }
-            for index, event in enumerate(item.events, start=1)
-        ]
-        try:
-            async with conn.begin_nested():
-                await conn.execute(tables.events.insert(), rows)
-        except IntegrityError:
-            # A concurrent writer committed the same version between our check and insert.
-            raise ConcurrencyConflict(item.stream_id, item.expected_version, None) from None
-        return item.expected_version + len(rows)
-
-    async def _write_side_effects(self, conn: AsyncConnection, item: Append, now: datetime) -> None:
-        if item.outbox:
             await conn.execute(
-                tables.outbox.insert(),
+                table.insert(),
                 [
                     {
-                        "topic": message.topic,
-                        "message_key": message.key,
-                        "payload": message.payload,
-                        "headers": message.headers,
+                        "consumer": item.causation.consumer,
+                        "message_id": item.causation.message_id,
                         "stream_id": item.stream_id,
-                        "created_at": now,
+                        "processed_at": now,
                     }
-                    for message in item.outbox
+                    for item in items
+                    if item.causation is not None
                 ],
             )
-        if item.cancel_timers:
+        except IntegrityError:
+            raise AlreadyProcessed(first.consumer, first.message_id) from None
+
+    @staticmethod
+    async def _versions(conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
+        events = tables.events
+        result = await conn.execute(
+            sa.select(events.c.stream_id, sa.func.max(events.c.version))
+            .where(events.c.stream_id.in_(sorted(stream_ids)))
+            .group_by(events.c.stream_id)
+        )
+        return {stream_id: int(version) for stream_id, version in result}
+
+    async def _write_side_effects(
+        self, conn: AsyncConnection, appends: Sequence[Append], now: datetime
+    ) -> None:
+        outbox = [
+            {
+                "topic": message.topic,
+                "message_key": message.key,
+                "payload": message.payload,
+                "headers": message.headers,
+                "stream_id": item.stream_id,
+                "created_at": now,
+            }
+            for item in appends
+            for message in item.outbox
+        ]
+        if outbox:
+            await conn.execute(tables.outbox.insert(), outbox)
+        timers = [timer for item in appends for timer in item.timers]
+        # Setting a timer again (same id) moves it: a redelivered decision stays idempotent.
+        removed = [timer_id for item in appends for timer_id in item.cancel_timers] + [
+            t.timer_id for t in timers
+        ]
+        if removed:
+            await conn.execute(tables.timers.delete().where(tables.timers.c.timer_id.in_(removed)))
+        if timers:
             await conn.execute(
-                tables.timers.delete().where(tables.timers.c.timer_id.in_(list(item.cancel_timers)))
-            )
-        for timer in item.timers:
-            # Setting a timer again (same id) moves it: a redelivered decision stays idempotent.
-            await conn.execute(tables.timers.delete().where(tables.timers.c.timer_id == timer.timer_id))
-            await conn.execute(
-                tables.timers.insert().values(
-                    timer_id=timer.timer_id,
-                    stream_id=timer.stream_id,
-                    fire_at=_utc(timer.fire_at),
-                    payload=timer.payload,
-                    created_at=now,
-                )
+                tables.timers.insert(),
+                [
+                    {
+                        "timer_id": timer.timer_id,
+                        "stream_id": timer.stream_id,
+                        "fire_at": _utc(timer.fire_at),
+                        "payload": timer.payload,
+                        "created_at": now,
+                    }
+                    for timer in timers
+                ],
             )
 
     @staticmethod

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowbus_orchestrator.adapters.tables import executions
@@ -38,18 +40,16 @@ class ExecutionProjection:
             "finished_at": _moment(state.finished_at),
             "version": state.version,
         }
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(executions).values(execution_id=state.execution_id, **row)
+        # Upsert, never moving back: a late writer with an older state changes nothing.
+        statement = statement.on_conflict_do_update(
+            index_elements=[executions.c.execution_id],
+            set_=row,
+            where=executions.c.version < statement.excluded.version,
+        )
         async with self._engine.begin() as conn:
-            updated = await conn.execute(
-                executions.update()
-                .where(executions.c.execution_id == state.execution_id, executions.c.version < state.version)
-                .values(**row)
-            )
-            if updated.rowcount == 0:
-                exists = await conn.execute(
-                    sa.select(sa.literal(1)).where(executions.c.execution_id == state.execution_id)
-                )
-                if exists.first() is None:
-                    await conn.execute(executions.insert().values(execution_id=state.execution_id, **row))
+            await conn.execute(statement)
 
     async def get(self, execution_id: str) -> dict[str, Any] | None:
         async with self._engine.connect() as conn:

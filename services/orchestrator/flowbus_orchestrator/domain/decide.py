@@ -37,8 +37,23 @@ Incoming = (
 )
 
 
+# Parsed definitions by (workflow, version); validating the model again for every
+# step was most of a decision's cost. The stored dict is checked, so a cache hit is exact.
+_PARSED: dict[tuple[str, int], tuple[dict[str, Any], WorkflowDefinition]] = {}
+
+
 def definition_of(state: ExecutionState) -> WorkflowDefinition | None:
-    return WorkflowDefinition.model_validate(state.definition) if state.definition else None
+    if not state.definition:
+        return None
+    key = (state.workflow_id, state.workflow_version)
+    hit = _PARSED.get(key)
+    if hit is not None and (hit[0] is state.definition or hit[0] == state.definition):
+        return hit[1]
+    parsed = WorkflowDefinition.model_validate(state.definition)
+    if len(_PARSED) > 1000:
+        _PARSED.clear()
+    _PARSED[key] = (state.definition, parsed)
+    return parsed
 
 
 def decide(
@@ -56,7 +71,7 @@ def decide(
     """
     if not state.execution_id and not isinstance(message, StartExecution | ForkExecution):
         return Decision(state)  # no such execution: recording anything would create one
-    working = ExecutionState.from_dict(state.to_dict())
+    working = state.copy()
     progress = Progress(working, definition if definition is not None else definition_of(working), now)
     match message:
         case StartExecution():

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flowbus_orchestrator.domain.definitions import StepDefinition
-from flowbus_orchestrator.domain.expressions import Condition, ExpressionError, parse_condition
+from flowbus_orchestrator.domain.expressions import Condition, ExpressionError
+from flowbus_orchestrator.domain.expressions import parse_condition as _parse_condition
+
+# Conditions are immutable values of their source text: parse each text once.
+parse_condition = lru_cache(maxsize=4096)(_parse_condition)
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 

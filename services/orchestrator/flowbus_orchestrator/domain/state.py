@@ -8,7 +8,7 @@ replay exact. Nothing here reads a clock or does I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
@@ -69,6 +69,20 @@ class ExecutionState:
 
     def outputs(self) -> dict[str, dict[str, Any]]:
         return {step_id: run.output for step_id, run in self.steps.items() if run.output is not None}
+
+    def copy(self) -> ExecutionState:
+        """A copy that decisions may change freely. JSON values (definition, input values,
+        outputs, errors) are shared: nothing changes them in place, events replace them."""
+        return replace(
+            self,
+            input=dict(self.input),
+            variables=dict(self.variables),
+            steps={step_id: replace(run) for step_id, run in self.steps.items()},
+            active={step_id: replace(a, scope=list(a.scope)) for step_id, a in self.active.items()},
+            joins={join: list(scope) for join, scope in self.joins.items()},
+            suspended=[replace(a, scope=list(a.scope)) for a in self.suspended],
+            warnings=list(self.warnings),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
