@@ -5,9 +5,11 @@ handler, batched every 100 ms (and, for reference, raw aiokafka committing every
 from __future__ import annotations
 
 import asyncio
+import operator
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -22,18 +24,33 @@ from tests.bench.stats import percentile
 Send = Callable[[int], Awaitable[None]]
 
 
-async def _measure(send: Send, arrived: dict[int, float], sequential: int, burst: int) -> dict[str, float]:
+class Arrivals(dict[int, float]):
+    """Arrival time per message number, with a wake-up for waiters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def record(self, number: int) -> None:
+        self[number] = time.perf_counter()
+        self.changed.set()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        while not done():
+            await self.changed.wait()
+            self.changed.clear()
+
+
+async def _measure(send: Send, arrived: Arrivals, sequential: int, burst: int) -> dict[str, float]:
     sent_at: dict[int, float] = {}
     for n in range(sequential):  # one in flight at a time: latency
         sent_at[n] = time.perf_counter()
         await send(n)
-        while n not in arrived:
-            await asyncio.sleep(0.0005)
+        await arrived.until(partial(operator.contains, arrived, n))
     latencies = [arrived[n] - sent_at[n] for n in range(sequential)]
     started = time.perf_counter()
     await asyncio.gather(*(send(sequential + n) for n in range(burst)))  # all at once: throughput
-    while len(arrived) < sequential + burst:
-        await asyncio.sleep(0.001)
+    await arrived.until(lambda: len(arrived) >= sequential + burst)
     elapsed = time.perf_counter() - started
     return {
         "p50": percentile(latencies, 0.5),
@@ -46,10 +63,10 @@ async def through_wrapper(settings: FlowbusSettings, sequential: int, burst: int
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = settings.model_copy(update={"topic_prefix": prefix, "consumer_group_prefix": prefix})
     await ensure_topics(settings, [settings.topic(TRIGGERS.suffix)])
-    arrived: dict[int, float] = {}
+    arrived = Arrivals()
 
     async def handle(message: TriggerEvent, _delivery: Delivery) -> None:
-        arrived[int(message.event_type)] = time.perf_counter()
+        arrived.record(int(message.event_type))
 
     bus = KafkaBus(settings, client_name="bench")
     bus.subscribe(TRIGGERS, group="bench", handler=handle)
@@ -71,7 +88,7 @@ async def through_aiokafka(
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     topic = f"{prefix}.raw"
     await ensure_topics(settings.model_copy(update={"topic_prefix": prefix}), [topic])
-    arrived: dict[int, float] = {}
+    arrived = Arrivals()
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
     )
@@ -89,7 +106,7 @@ async def through_aiokafka(
         last_commit = time.perf_counter()
         async for record in consumer:
             message: Any = TRIGGERS.codec.decode(record.value)
-            arrived[int(message.event_type)] = time.perf_counter()
+            arrived.record(int(message.event_type))
             if commit_every_message or time.perf_counter() - last_commit >= 0.1:
                 partition = TopicPartition(record.topic, record.partition)
                 await consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "")})

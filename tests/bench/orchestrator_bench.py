@@ -4,6 +4,7 @@ PostgreSQL with the real orchestrator process and a no-op executor."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 import time
 import uuid
@@ -158,7 +159,7 @@ async def _step_hops(store: Any, execution_ids: list[str]) -> list[float]:
     hops: list[float] = []
     for execution_id in execution_ids:
         times = [e.recorded_at for e in await store.read(execution_id) if e.event_type == "step.scheduled"]
-        hops += [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)]
+        hops += [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
     return hops
 
 
