@@ -21,10 +21,14 @@ class FlowbusSettings(BaseSettings):
     kafka_instance_id: str | None = Field(
         default=None, description="static group membership id (group.instance.id) of this pod"
     )
-    topic_prefix: str = Field(default="flowbus", pattern=r"^[A-Za-z0-9._-]+$")
+    topic_prefix: str = Field(
+        default="flowbus", pattern=r"^[A-Za-z0-9._-]+$", description="topics are named <prefix>.<name>"
+    )
     topic_partitions: int = Field(default=6, ge=1, description="partitions of created topics")
-    topic_replication_factor: int = Field(default=1, ge=1)
-    consumer_group_prefix: str = Field(default="flowbus", pattern=r"^[A-Za-z0-9._-]+$")
+    topic_replication_factor: int = Field(default=1, ge=1, description="replication of created topics")
+    consumer_group_prefix: str = Field(
+        default="flowbus", pattern=r"^[A-Za-z0-9._-]+$", description="consumer groups are <prefix>.<service>"
+    )
     max_deliveries: int = Field(
         default=5, ge=1, description="attempts before a failing message goes to the dead-letter topic"
     )
@@ -38,14 +42,13 @@ class FlowbusSettings(BaseSettings):
         default="postgresql+asyncpg://flowbus@127.0.0.1:55432/flowbus",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
     )
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(default=10, ge=1, description="connections per process (PostgreSQL)")
     fault_injection: str | None = Field(
         default=None,
         description="tests only: `crash-after-append:N` or `crash-before-commit:N` SIGKILLs the "
         "orchestrator at its N-th handled message, at that point",
     )
-    service_name: str = Field(default="flowbus", description="OpenTelemetry service.name fallback")
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     def topic(self, suffix: str) -> str:
         return f"{self.topic_prefix}.{suffix}"

@@ -1,0 +1,23 @@
+"""The README documents every setting, and its two set-up commands exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flowbus_shared.settings import FlowbusSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_setting_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in FlowbusSettings.model_fields if f"`FLOWBUS_{name.upper()}`" not in readme]
+    assert missing == []
+
+
+def test_the_two_commands_are_make_targets() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo", "test"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
