@@ -75,6 +75,16 @@ def demo_command(
     demo(database)
 
 
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of every topic and message (YAML)."""
+    import yaml
+
+    from flowbus_shared.asyncapi import asyncapi_document
+
+    typer.echo(yaml.safe_dump(asyncapi_document(FlowbusSettings()), sort_keys=False))
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create the catalogue's missing topics (brokers never auto-create them)."""

@@ -66,6 +66,9 @@ class Codec(Generic[M]):
     def types(self) -> tuple[str, ...]:
         return tuple(self._models)
 
+    def model(self, message_type: str) -> type[M]:
+        return self._models[message_type]
+
     def decode(self, raw: bytes | str) -> M:
         try:
             data = pydantic_core.from_json(raw)
