@@ -111,3 +111,28 @@ async def execution_stats(engine: AsyncEngine, workflow_id: str | None = None) -
             "p95_duration_seconds": _percentile(durations, 0.95) if durations else None,
         }
     return result
+
+
+async def lineage(projection: ExecutionProjection, execution_id: str) -> dict[str, Any] | None:
+    """The fork tree an execution belongs to: from its root, each node with its children."""
+    row = await projection.get(execution_id)
+    if row is None:
+        return None
+    seen = {row["execution_id"]}
+    while row["parent_execution_id"] and row["parent_execution_id"] not in seen:
+        parent = await projection.get(row["parent_execution_id"])
+        if parent is None:
+            break
+        seen.add(parent["execution_id"])
+        row = parent
+
+    async def node(current: dict[str, Any]) -> dict[str, Any]:
+        children = [await node(child) for child in await projection.children(current["execution_id"])]
+        return {
+            "execution_id": current["execution_id"],
+            "status": current["status"],
+            "fork_step_id": current["fork_step_id"],
+            "children": children,
+        }
+
+    return await node(row)

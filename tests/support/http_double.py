@@ -1,0 +1,80 @@
+"""A real HTTP server on loopback standing in for a remote service (its documented wire
+format is the test's business): it records each request and answers with `respond`."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+Respond = Callable[[Recorded], tuple[int, Any]]
+
+
+@dataclass
+class HttpDouble:
+    url: str
+    requests: list[Recorded] = field(default_factory=list)
+
+
+@contextmanager
+def http_double(respond: Respond) -> Iterator[HttpDouble]:
+    double = HttpDouble(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode(errors="replace")
+            recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
+            double.requests.append(recorded)
+            status, answer = respond(recorded)
+            payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        def log_message(self, *_args: Any) -> None:  # keep test output clean
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    double.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield double
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chat_completion(content: str) -> dict[str, Any]:
+    """An OpenAI Chat Completions response carrying `content`."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "model": "test-model",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    }
