@@ -65,10 +65,8 @@ async def test_stats_and_lineage(
         assert stats["total"] == 6
         assert stats["by_status"] == {"completed": 5, "failed": 1}
         assert stats["success_rate"] == 5 / 6
-        assert (
-            0 < stats["mean_duration_seconds"] <= stats["p95_duration_seconds"] + 1e-9
-            or stats["p95_duration_seconds"] >= 0
-        )
+        assert stats["mean_duration_seconds"] > 0
+        assert stats["p95_duration_seconds"] > 0
         tree = await lineage(system.orchestrator.projection, grandchild)
         assert tree is not None
         assert tree["execution_id"] == ids[0]
