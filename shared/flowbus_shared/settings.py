@@ -35,6 +35,9 @@ class FlowbusSettings(BaseSettings):
     redelivery_backoff_seconds: float = Field(
         default=0.2, ge=0, description="first pause before redelivering a failed message (doubles)"
     )
+    max_in_flight: int = Field(
+        default=32, ge=1, description="messages a consumer handles at once (one key's messages stay in order)"
+    )
     commit_interval_seconds: float = Field(
         default=0.1, ge=0, description="how often handled offsets are committed (0: after every message)"
     )

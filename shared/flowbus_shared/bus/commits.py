@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -74,12 +75,14 @@ class OffsetCommitter:
             except Exception:  # a broker hiccup must not end the committer
                 log.exception("offset flush failed; retrying")
 
-    def listener(self) -> ConsumerRebalanceListener:
+    def listener(self, on_revoked: Callable[[str, int], None]) -> ConsumerRebalanceListener:
         committer = self
 
         class CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
                 await committer.flush(set(revoked))
+                for partition in revoked:
+                    on_revoked(partition.topic, partition.partition)
 
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> Any:
                 return None

@@ -8,7 +8,9 @@ reason and commit, so one poison message never blocks its partition.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -55,6 +57,34 @@ class DeliveryPolicy:
         self._max_deliveries = max_deliveries
         self._backoff_seconds = backoff_seconds
         self._publish_raw = publish_raw
+
+    async def settle(
+        self, subscription: Subscription, record: RawRecord, closing: asyncio.Event | None = None
+    ) -> int | None:
+        """Deliver `record` until it is handled or dead-lettered; return the deliveries it took,
+        or None when `closing` is set first (the record stays uncommitted for the next owner).
+
+        A failed delivery is retried in place after a back-off, so later messages of the
+        same key keep waiting behind it and order holds; its offset stays uncommitted
+        meanwhile, so a crash hands it to the next consumer.
+        """
+        closing = closing or asyncio.Event()
+        attempt = 1
+        while True:
+            try:
+                verdict = await self.handle(subscription, record, attempt)
+            except Exception:  # dead-lettering itself failed: keep the record, try again
+                log.exception(
+                    "could not dead-letter %s[%d]@%d", record.topic, record.partition, record.offset
+                )
+                verdict = Verdict.REDELIVER
+            if verdict is Verdict.COMMIT:
+                return attempt
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing.wait(), timeout=self.backoff(attempt))
+            if closing.is_set():
+                return None
+            attempt += 1
 
     def backoff(self, attempt: int) -> float:
         """Pause before redelivery `attempt + 1`: doubles, capped at 30 s."""

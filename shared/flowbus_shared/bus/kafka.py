@@ -20,8 +20,9 @@ from faststream.message import StreamMessage
 from opentelemetry.trace import SpanKind
 
 from flowbus_shared.bus.commits import OffsetCommitter
-from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
+from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
 from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
+from flowbus_shared.bus.lanes import KeyedLanes, PartitionProgress
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
 from flowbus_shared.schemas import Message, encode
 from flowbus_shared.settings import FlowbusSettings
@@ -58,10 +59,10 @@ class KafkaBus:
             backoff_seconds=settings.redelivery_backoff_seconds,
             publish_raw=self._send,
         )
-        # Deliveries so far of the record at (topic, partition, offset); reset on commit.
-        self._attempts: dict[tuple[str, int, int], int] = {}
         self._committer = OffsetCommitter(settings.commit_interval_seconds)
+        self._lanes = KeyedLanes(settings.max_in_flight)
         self._started = False
+        self._closing = asyncio.Event()
 
     def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
         if self._started:
@@ -70,14 +71,14 @@ class KafkaBus:
         subscription = Subscription(topics=topics, group=group, handler=handler)
         member = "+".join(spec.suffix for spec in as_specs(specs))
         instance_id = self._settings.kafka_instance_id
-        policy, attempts, committer = self._policy, self._attempts, self._committer
+        policy, committer, lanes = self._policy, self._committer, self._lanes
+        progress = PartitionProgress()
 
         async def consume(message: KafkaMessage) -> None:
+            if self._closing.is_set():
+                return  # not handled, not committed: the group's next owner gets it
             record = message.raw_message
             assert not isinstance(record, tuple)  # not a batch subscriber
-            position = (record.topic, record.partition, record.offset)
-            attempt = attempts.get(position, 0) + 1
-            attempts[position] = attempt
             raw = RawRecord(
                 topic=record.topic,
                 partition=record.partition,
@@ -86,17 +87,17 @@ class KafkaBus:
                 value=record.value or b"",
                 headers=_decode_headers(record.headers),
             )
-            try:
-                verdict = await policy.handle(subscription, raw, attempt)
-            except Exception:  # the dead-letter publish failed: keep the record, try again
-                logging.getLogger("flowbus.bus").exception("could not dead-letter %s", position)
-                verdict = Verdict.REDELIVER
-            if verdict is Verdict.COMMIT:
-                await committer.handled(message.consumer, record.topic, record.partition, record.offset)
-                attempts.pop(position, None)
-            else:
-                await asyncio.sleep(policy.backoff(attempt))
-                await message.nack()  # seeks back: the same record comes again
+            progress.begin(raw.topic, raw.partition, raw.offset)
+
+            async def work() -> None:
+                if await policy.settle(subscription, raw, self._closing) is None:
+                    return  # abandoned on close: stays uncommitted
+                done = progress.finish(raw.topic, raw.partition, raw.offset)
+                if done is not None:
+                    await committer.handled(message.consumer, raw.topic, raw.partition, done)
+
+            # Same key, same lane: an execution's messages stay in order; others overlap.
+            await lanes.submit(raw.key if raw.key is not None else f"{raw.topic}/{raw.partition}", work)
 
         self._broker.subscriber(
             *topics,
@@ -105,7 +106,7 @@ class KafkaBus:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             decoder=_keep_bytes,  # our codec decodes (and dead-letters) itself
-            listener=committer.listener(),
+            listener=committer.listener(on_revoked=progress.forget),
         )(consume)
 
     async def start(self) -> None:
@@ -114,9 +115,12 @@ class KafkaBus:
         self._started = True
 
     async def stop(self) -> None:
+        self._closing.set()  # take nothing new; finish what is in flight, stop retrying
+        await self._lanes.drain()
         await self._committer.stop()  # handled offsets go out before the consumers leave
         await self._broker.stop()
         self._started = False
+        self._closing.clear()
 
     async def connect(self) -> None:
         """Connect the producer only (for publishers that consume nothing)."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import zlib
 from collections.abc import Sequence
 
 from opentelemetry.trace import SpanKind
 
-from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord, Verdict
+from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
 from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
 from flowbus_shared.schemas import Message, encode
@@ -105,18 +104,7 @@ class MemoryBus:
             async with topic.changed:
                 while offset >= len(log):
                     await topic.changed.wait()
-            record = log[offset]
-            attempt = 1
-            while True:
-                try:
-                    verdict = await self._policy.handle(subscription, record, attempt)
-                except Exception:  # dead-lettering failed; keep the record and try again
-                    logging.getLogger("flowbus.bus").exception("could not dead-letter %s", record.offset)
-                    verdict = Verdict.REDELIVER
-                if verdict is Verdict.COMMIT:
-                    break
-                await asyncio.sleep(self._policy.backoff(attempt))
-                attempt += 1
+            await self._policy.settle(subscription, log[offset])
             offset += 1
 
     async def publish(
