@@ -50,6 +50,9 @@ class KafkaBus:
             client_id=f"{settings.kafka_client_id}-{client_name}",
             acks="all",
             enable_idempotence=True,
+            # Headers (type, id, trace context) make messages larger; bigger batches keep a
+            # burst to few requests (aiokafka's default is 16 KiB).
+            max_batch_size=256 * 1024,
             allow_auto_create_topics=False,
             log_level=logging.DEBUG,  # FastStream logs every message; keep that out of INFO
         )
