@@ -17,16 +17,13 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
-from opentelemetry.trace import SpanKind
 
 from flowbus_shared.bus.commits import OffsetCommitter
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
-from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
 from flowbus_shared.bus.lanes import KeyedLanes, PartitionProgress
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
-from flowbus_shared.schemas import Message, encode
+from flowbus_shared.bus.publishing import Publisher
 from flowbus_shared.settings import FlowbusSettings
-from flowbus_shared.telemetry import tracer
 from flowbus_shared.topics import DEAD_LETTER, TopicSpec
 
 
@@ -41,7 +38,7 @@ async def _keep_bytes(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-class KafkaBus:
+class KafkaBus(Publisher):
     def __init__(self, settings: FlowbusSettings, *, client_name: str) -> None:
         self._settings = settings
         self._client_name = client_name
@@ -128,31 +125,6 @@ class KafkaBus:
     async def connect(self) -> None:
         """Connect the producer only (for publishers that consume nothing)."""
         await self._broker.connect()
-
-    async def publish(
-        self,
-        spec: TopicSpec,
-        message: Message,
-        *,
-        key: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        topic = self._settings.topic(spec.suffix)
-        key = key if key is not None else message.partition_key()
-        with tracer().start_as_current_span(
-            f"send {topic}", kind=SpanKind.PRODUCER, attributes=send_span_attributes(topic, key)
-        ):
-            await self._send(topic, encode(message), key, outgoing_headers(message, headers))
-
-    async def publish_raw(
-        self,
-        topic: str,
-        payload: bytes,
-        *,
-        key: str | None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        await self._send(topic, payload, key, outgoing_headers(None, headers))
 
     async def _send(self, topic: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
         await self._broker.publish(

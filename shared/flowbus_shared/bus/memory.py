@@ -14,14 +14,10 @@ import itertools
 import zlib
 from collections.abc import Sequence
 
-from opentelemetry.trace import SpanKind
-
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
-from flowbus_shared.bus.headers import outgoing_headers, send_span_attributes
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
-from flowbus_shared.schemas import Message, encode
+from flowbus_shared.bus.publishing import Publisher
 from flowbus_shared.settings import FlowbusSettings
-from flowbus_shared.telemetry import tracer
 from flowbus_shared.topics import DEAD_LETTER, TopicSpec
 
 
@@ -38,7 +34,7 @@ class _Topic:
         return zlib.crc32(key.encode()) % len(self.partitions)
 
 
-class MemoryBus:
+class MemoryBus(Publisher):
     def __init__(self, settings: FlowbusSettings, *, partitions: int | None = None) -> None:
         self._settings = settings
         self._partitions = partitions or min(settings.topic_partitions, 4)
@@ -49,7 +45,7 @@ class MemoryBus:
             dead_letter_topic=settings.topic(DEAD_LETTER.suffix),
             max_deliveries=settings.max_deliveries,
             backoff_seconds=settings.redelivery_backoff_seconds,
-            publish_raw=self._append,
+            publish_raw=self._send,
         )
         self._running = False
 
@@ -107,34 +103,7 @@ class MemoryBus:
             await self._policy.settle(subscription, log[offset])
             offset += 1
 
-    async def publish(
-        self,
-        spec: TopicSpec,
-        message: Message,
-        *,
-        key: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        topic = self._settings.topic(spec.suffix)
-        key = key if key is not None else message.partition_key()
-        with tracer().start_as_current_span(
-            f"send {topic}", kind=SpanKind.PRODUCER, attributes=send_span_attributes(topic, key)
-        ):
-            await self._append(topic, encode(message), key, outgoing_headers(message, headers))
-
-    async def publish_raw(
-        self,
-        topic: str,
-        payload: bytes,
-        *,
-        key: str | None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        await self._append(topic, payload, key, outgoing_headers(None, headers))
-
-    async def _append(
-        self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]
-    ) -> None:
+    async def _send(self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
         topic = self._topic(topic_name)
         partition = topic.partition_for(key)
         log = topic.partitions[partition]
