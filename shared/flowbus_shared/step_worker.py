@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.bus import Delivery, MessageBus
 from flowbus_shared.schemas import StepError, StepRequest, StepResult
 from flowbus_shared.topics import STEP_RESULTS, TopicSpec
@@ -41,10 +42,16 @@ class StepFailure(Exception):
         self.retry_after_seconds = retry_after_seconds
 
 
+def result_id(request: StepRequest) -> str:
+    """Deterministic: a result sent twice for one attempt is one message to the orchestrator."""
+    return f"result:{request.idempotency_key}"
+
+
 def failure_result(
     request: StepRequest, error: StepError, *, executed_by: str, duration_ms: float = 0.0
 ) -> StepResult:
     return StepResult(
+        message_id=result_id(request),
         execution_id=request.execution_id,
         step_id=request.step_id,
         attempt=request.attempt,
@@ -98,6 +105,7 @@ async def run_step(
         error = StepError(error_type="internal_error", message=f"{type(failure).__name__}: {failure}")
         return failure_result(request, error, executed_by=executed_by, duration_ms=elapsed())
     return StepResult(
+        message_id=result_id(request),
         execution_id=request.execution_id,
         step_id=request.step_id,
         attempt=request.attempt,
@@ -127,12 +135,14 @@ class StepWorker:
         queue: TopicSpec,
         group: str,
         handlers: Mapping[str, StepHandler],
+        attempts: AttemptLog,
     ) -> None:
         self.name = name
         self._bus = bus
         self._queue = queue
         self._group = group
         self._handlers = handlers
+        self._attempts = attempts
 
     def register(self) -> None:
         self._bus.subscribe(self._queue, group=self._group, handler=self._on_request)
@@ -144,5 +154,10 @@ class StepWorker:
         return None
 
     async def _on_request(self, request: StepRequest, _delivery: Delivery) -> None:
-        result = await run_step(self._handlers, request, executed_by=self.name)
+        # A redelivered request (same idempotency key) gets the recorded result again;
+        # its side effect does not run twice.
+        result = await self._attempts.recorded(request.idempotency_key)
+        if result is None:
+            result = await run_step(self._handlers, request, executed_by=self.name)
+            result = await self._attempts.record(request.idempotency_key, self.name, result)
         await self._bus.publish(STEP_RESULTS, result)

@@ -16,6 +16,7 @@ from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.domain.decide import decide
 from flowbus_orchestrator.domain.state import ExecutionState, fold
 from flowbus_orchestrator.domain.validation import parse_definition
+from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.bus import Delivery, KafkaBus, ensure_topics
 from flowbus_shared.runtime import Context, Runtime, Service
 from flowbus_shared.schemas import ExecutionEventRecord, StartExecution, StepRequest, StepResult, new_id
@@ -98,6 +99,7 @@ async def through_kafka(
             queue=STEPS_EXECUTOR,
             group=context.settings.group("executor"),
             handlers={"api_call": _noop},
+            attempts=AttemptLog(context.store.engine),
         )
 
     completed: dict[str, float] = {}

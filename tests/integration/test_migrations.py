@@ -10,7 +10,17 @@ import sqlalchemy as sa
 from flowbus_shared.store import create_engine, upgrade
 from flowbus_shared.store.migrate import downgrade
 
-TABLES = {"events", "snapshots", "processed_messages", "timers", "outbox"}
+TABLES = {
+    "events",
+    "snapshots",
+    "processed_messages",
+    "timers",
+    "outbox",
+    "workflow_definitions",
+    "workflow_triggers",
+    "executions",
+    "step_attempts",
+}
 
 
 async def table_names(url: str) -> set[str]:

@@ -14,6 +14,7 @@ from flowbus_orchestrator.app import OrchestratorService
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
 from flowbus_orchestrator.domain.state import ExecutionState
 from flowbus_orchestrator.domain.validation import parse_definition
+from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context, Runtime, Service, ServiceFactory
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.settings import FlowbusSettings
@@ -73,6 +74,7 @@ def step_workers(steps: TestSteps, step_types: list[str]) -> list[ServiceFactory
                 queue=STEP_QUEUES[queue],
                 group=context.settings.group(f"test-{queue}"),
                 handlers=steps.handlers(step_types),
+                attempts=AttemptLog(context.store.engine),
             )
 
         return create

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flowbus_executor.registry import default_handlers
+from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepWorker
 from flowbus_shared.topics import STEPS_EXECUTOR
@@ -15,4 +16,5 @@ def create_service(context: Context) -> StepWorker:
         queue=STEPS_EXECUTOR,
         group=context.settings.group("executor"),
         handlers=default_handlers(),
+        attempts=AttemptLog(context.store.engine),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepHandler, StepWorker
 from flowbus_shared.topics import STEPS_GOVERNANCE
@@ -17,4 +18,5 @@ def create_service(context: Context) -> StepWorker:
         queue=STEPS_GOVERNANCE,
         group=context.settings.group("governance"),
         handlers=HANDLERS,
+        attempts=AttemptLog(context.store.engine),
     )
