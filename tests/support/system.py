@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from flowbus_executor.executors.data import data_transformation
+from flowbus_executor.executors.data import transform
 from flowbus_orchestrator.app import OrchestratorService
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
 from flowbus_orchestrator.domain.state import ExecutionState
@@ -62,6 +62,10 @@ async def echo(request: StepRequest) -> dict[str, Any]:
 
 
 # Steps that need no remote service run their real executor.
+async def data_transformation(request: StepRequest) -> dict[str, Any]:
+    return transform(request.config)
+
+
 DEFAULT_BEHAVIOURS: dict[str, Behaviour] = {"data_transformation": data_transformation}
 
 

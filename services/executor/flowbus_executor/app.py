@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import httpx
+
+from flowbus_executor.deps import ExecutorDeps
 from flowbus_executor.registry import default_handlers
+from flowbus_executor.settings import ExecutorSettings
+from flowbus_executor.vault import ConnectionVault
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepWorker
 from flowbus_shared.topics import STEPS_EXECUTOR
 
 
-def create_service(context: Context) -> StepWorker:
-    return StepWorker(
-        name="executor",
-        bus=context.bus,
-        queue=STEPS_EXECUTOR,
-        group=context.settings.group("executor"),
-        handlers=default_handlers(),
-        attempts=AttemptLog(context.store.engine),
-    )
+class ExecutorService:
+    name = "executor"
+
+    def __init__(self, context: Context, settings: ExecutorSettings | None = None) -> None:
+        settings = settings or ExecutorSettings()
+        keys = settings.master_keys.get_secret_value() if settings.master_keys else None
+        self.deps = ExecutorDeps(
+            settings=settings,
+            http=httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=False),
+            vault=ConnectionVault(context.store.engine, keys),
+            engine=context.store.engine,
+        )
+        self.worker = StepWorker(
+            name="executor",
+            bus=context.bus,
+            queue=STEPS_EXECUTOR,
+            group=context.settings.group("executor"),
+            handlers=default_handlers(self.deps),
+            attempts=AttemptLog(context.store.engine),
+        )
+
+    def register(self) -> None:
+        self.worker.register()
+
+    async def start(self) -> None:
+        await self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        await self.deps.http.aclose()
+
+
+def create_service(context: Context) -> ExecutorService:
+    return ExecutorService(context)

@@ -1,0 +1,32 @@
+"""The executor's settings (prefix FLOWBUS_): every remote service's base URL, so the same
+code talks to the real service or to a local test double, the master keys of the
+connection vault, and the SSRF allow-list of api_call."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExecutorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOWBUS_", extra="ignore")
+
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="connection vault keys, `id:base64(32 bytes)` comma-separated; the first encrypts, "
+        "all decrypt (rotation: put a new key first, run `flowbus connections rotate`)",
+    )
+    http_timeout_seconds: float = Field(default=30.0, gt=0, description="default timeout of outbound HTTP")
+    slack_api_url: str = Field(default="https://slack.com/api", description="Slack Web API")
+    asana_api_url: str = Field(default="https://app.asana.com/api/1.0", description="Asana REST API")
+    notion_api_url: str = Field(default="https://api.notion.com/v1", description="Notion API")
+    notion_version: str = Field(default="2022-06-28", description="Notion-Version header")
+    gmail_api_url: str = Field(default="https://gmail.googleapis.com/gmail/v1", description="Gmail REST API")
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", description="HubSpot API")
+    salesforce_api_version: str = Field(
+        default="v60.0", description="Salesforce REST version (the instance URL comes from the connection)"
+    )
+    api_call_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts or CIDRs api_call may reach although private, loopback or link-local (SSRF guard)",
+    )
