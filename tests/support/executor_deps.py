@@ -26,7 +26,7 @@ async def executor_deps(database: Path | str, **settings: Any) -> AsyncIterator[
     """`database`: a SQLite file path or an SQLAlchemy URL. `settings`: ExecutorSettings fields."""
     url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
     store = await open_store(url)
-    config = ExecutorSettings(master_keys=TEST_MASTER_KEYS, **settings)  # type: ignore[arg-type]
+    config = ExecutorSettings(master_keys=TEST_MASTER_KEYS, **settings)
     async with httpx.AsyncClient(timeout=config.http_timeout_seconds) as client:
         yield ExecutorDeps(
             settings=config,
