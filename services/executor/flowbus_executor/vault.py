@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,12 @@ connections = sa.Table(
 
 class VaultError(Exception):
     """A connection is missing, or cannot be opened with the configured keys."""
+
+
+@dataclass
+class Rotation:
+    resealed: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -152,16 +158,24 @@ class ConnectionVault:
             )
         return bool(result.rowcount)
 
-    async def rotate(self) -> int:
-        """Re-seal every connection not sealed with the current key; returns how many."""
+    async def rotate(self) -> Rotation:
+        """Re-seal every connection not sealed with the current key. A row that does not open
+        (tampered, or its key is gone) is reported and left as it is; the rest still rotate."""
         current = self._keys[0][0] if self._keys else None
+        report = Rotation()
         async with self._engine.begin() as conn:
             rows = (await conn.execute(sa.select(connections).where(connections.c.key_id != current))).all()
             for row in rows:
-                sealed = self._seal(row.tenant_id, row.name, row.service, self._open(row))
+                try:
+                    secrets = self._open(row)
+                except VaultError:
+                    report.unreadable.append(f"{row.tenant_id}/{row.name}")
+                    continue
+                sealed = self._seal(row.tenant_id, row.name, row.service, secrets)
                 await conn.execute(
                     connections.update()
                     .where(connections.c.tenant_id == row.tenant_id, connections.c.name == row.name)
                     .values(**sealed, updated_at=datetime.now(UTC))
                 )
-        return len(rows)
+                report.resealed += 1
+        return report
