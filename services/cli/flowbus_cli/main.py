@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from flowbus_cli.connections import app as connections_app
 from flowbus_cli.services import SERVICE_MODULES, factory
 from flowbus_shared.bus import ensure_topics
 from flowbus_shared.runtime import Runtime
@@ -25,6 +26,7 @@ topics_app = typer.Typer(help="Kafka topics of the catalogue.", no_args_is_help=
 db_app = typer.Typer(help="The event store's database.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
+app.add_typer(connections_app, name="connections")
 
 ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERVICE_MODULES}, type=str)  # type: ignore[misc]
 
