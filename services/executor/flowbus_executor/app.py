@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 
 from flowbus_executor.deps import ExecutorDeps
@@ -10,14 +12,20 @@ from flowbus_executor.settings import ExecutorSettings
 from flowbus_executor.vault import ConnectionVault
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
-from flowbus_shared.step_worker import StepWorker
+from flowbus_shared.step_worker import StepHandler, StepWorker
 from flowbus_shared.topics import STEPS_EXECUTOR
 
 
 class ExecutorService:
     name = "executor"
 
-    def __init__(self, context: Context, settings: ExecutorSettings | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        settings: ExecutorSettings | None = None,
+        *,
+        extra_handlers: Mapping[str, StepHandler] | None = None,
+    ) -> None:
         settings = settings or ExecutorSettings()
         keys = settings.master_keys.get_secret_value() if settings.master_keys else None
         self.deps = ExecutorDeps(
@@ -31,7 +39,7 @@ class ExecutorService:
             bus=context.bus,
             queue=STEPS_EXECUTOR,
             group=context.settings.group("executor"),
-            handlers=default_handlers(self.deps),
+            handlers={**default_handlers(self.deps), **(extra_handlers or {})},
             attempts=AttemptLog(context.store.engine),
         )
 
