@@ -20,7 +20,8 @@ class Recorded:
     body: Any
 
 
-Respond = Callable[[Recorded], tuple[int, Any]]
+# (status, body) or (status, body, extra response headers), e.g. a Retry-After.
+Respond = Callable[[Recorded], tuple[int, Any] | tuple[int, Any, dict[str, str]]]
 
 
 @dataclass
@@ -43,11 +44,15 @@ def http_double(respond: Respond) -> Iterator[HttpDouble]:
                 body = raw.decode(errors="replace")
             recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
             double.requests.append(recorded)
-            status, answer = respond(recorded)
+            reply = respond(recorded)
+            status, answer = reply[0], reply[1]
+            headers: dict[str, str] = reply[2] if len(reply) == 3 else {}
             payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 
@@ -58,7 +63,7 @@ def http_double(respond: Respond) -> Iterator[HttpDouble]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     double.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield double

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flowbus_executor.deps import ExecutorDeps
-from flowbus_executor.executors import data
+from flowbus_executor.executors import connectors, crm, data, email, gmail, notion, slack, tasks, web
 from flowbus_shared.step_worker import StepHandler
 
 Contribution = Callable[[ExecutorDeps], dict[str, StepHandler]]
 
 # Every domain module of flowbus_executor.executors that runs steps.
-MODULES: list[Contribution] = [data.handlers]
+MODULES: list[Contribution] = [
+    data.handlers,
+    web.handlers,
+    connectors.handlers,
+    email.handlers,
+    slack.handlers,
+    tasks.handlers,
+    notion.handlers,
+    gmail.handlers,
+    crm.handlers,
+]
 
 
 def default_handlers(deps: ExecutorDeps) -> dict[str, StepHandler]:

@@ -32,6 +32,13 @@ PLAN = {
             "parameters": {"delay_seconds": 86400},
         },
         {
+            "step_id": "deal",
+            "title": "Open a deal",
+            "service": "hubspot",
+            "action": "create",
+            "parameters": {"object": "deals", "properties": {"dealname": "{{input.email}}"}},
+        },
+        {
             "step_id": "crm",
             "title": "Create the deal",
             "service": "pipedrive",
@@ -72,9 +79,11 @@ async def test_a_valid_plan_becomes_a_stored_definition(store: SqlEventStore) ->
     assert [s.type for s in definition.steps.values()] == [
         "slack_notification",
         "delay",
+        "hubspot_integration",
         "universal_integration",
     ]
     assert definition.steps["notify"].next_steps == ("wait",)
+    assert definition.steps["deal"].config["action"] == "create"
     assert definition.steps["crm"].config == {
         "service": "pipedrive",
         "action": "create_deal",
@@ -89,7 +98,7 @@ async def test_a_plan_in_a_code_fence_is_read(store: SqlEventStore) -> None:
     definition = await generate(
         store, "Here you go:\n```json\n" + json.dumps(PLAN) + "\n```", request="fenced"
     )
-    assert len(definition.steps) == 3
+    assert len(definition.steps) == 4
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,10 @@ SERVICE_TYPES = {
 }
 
 
+# Step types whose executor picks an operation by `action` (create, update, search, ...).
+_ACTION_TYPES = frozenset({"hubspot_integration", "salesforce_integration", "notion_integration"})
+
+
 class PlanError(ValueError):
     """The planner's answer is not a plan."""
 
@@ -50,6 +54,8 @@ def definition_from_plan(plan: Any, request: str) -> dict[str, Any]:
         config: dict[str, Any] = dict(parameters or {})
         if step_type == "universal_integration":
             config = {"service": service or "unknown", "action": item.get("action", ""), **config}
+        elif step_type in _ACTION_TYPES and item.get("action"):
+            config.setdefault("action", str(item["action"]))
         steps.append(
             {
                 "id": step_id,
