@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from flowbus_executor.settings import ExecutorSettings
 from flowbus_shared.settings import FlowbusSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_setting_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
-    missing = [name for name in FlowbusSettings.model_fields if f"`FLOWBUS_{name.upper()}`" not in readme]
+    fields = [*FlowbusSettings.model_fields, *ExecutorSettings.model_fields]
+    missing = [name for name in fields if f"`FLOWBUS_{name.upper()}`" not in readme]
     assert missing == []
 
 
