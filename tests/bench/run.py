@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import open_store
-from tests.bench import kafka_roundtrip, orchestrator_bench, store_appends
+from tests.bench import executor_bench, kafka_roundtrip, orchestrator_bench, store_appends
 from tests.bench.stats import ms
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
 
@@ -83,6 +83,11 @@ async def measure() -> list[str]:
             f"| step hop (schedule -> executor -> result -> next schedule): p50 / p99 | "
             f"{ms(flow['hop_p50'])} / {ms(flow['hop_p99'])} |"
         )
+        for label, in_flight, figures in await executor_bench.executor_figures(settings, url):
+            rows.append(
+                f"| executor, {label}, {in_flight} in flight: steps/s, p99 | "
+                f"{figures['steps_per_s']:,.0f}/s, {ms(figures['p99'])} |"
+            )
     finally:
         await drop_pg_database(name)
     return rows

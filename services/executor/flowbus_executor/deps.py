@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +13,8 @@ from flowbus_executor.settings import ExecutorSettings
 from flowbus_executor.vault import Connection, ConnectionVault, VaultError
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure
+
+A = TypeVar("A")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,15 @@ def secret(connection: Connection, *names: str) -> str:
         if isinstance(value, str) and value:
             return value
     raise StepFailure("invalid_connection", f"connection {connection.name!r} lacks {' or '.join(names)}")
+
+
+def choose_action(actions: Mapping[str, A], config: dict[str, Any], service: str) -> A:
+    """The operation `config.action` names, or a permanent `invalid_config` listing the known ones."""
+    action = actions.get(str(config.get("action") or ""))
+    if action is None:
+        known = ", ".join(sorted(actions))
+        raise StepFailure("invalid_config", f"unknown {service} action {config.get('action')!r} ({known})")
+    return action
 
 
 def require(config: dict[str, Any], *names: str) -> list[Any]:

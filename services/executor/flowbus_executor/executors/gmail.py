@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from flowbus_executor.deps import ExecutorDeps, connection_for, require, secret
+from flowbus_executor.deps import ExecutorDeps, choose_action, connection_for, require, secret
 from flowbus_executor.http import failure_for, json_body, redact, send
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
@@ -315,12 +315,7 @@ ACTIONS: dict[str, Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]] 
 
 def handlers(deps: ExecutorDeps) -> dict[str, StepHandler]:
     async def gmail_integration(request: StepRequest) -> dict[str, Any]:
-        action = ACTIONS.get(str(request.config.get("action") or ""))
-        if action is None:
-            raise StepFailure(
-                "invalid_config",
-                f"unknown gmail action {request.config.get('action')!r} ({', '.join(sorted(ACTIONS))})",
-            )
+        action = choose_action(ACTIONS, request.config, "gmail")
         return await action(await _client(deps, request), request.config)
 
     async def gmail_messages(request: StepRequest) -> dict[str, Any]:
