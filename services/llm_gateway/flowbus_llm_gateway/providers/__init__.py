@@ -1,0 +1,1 @@
+"""Provider adapters over the providers' own wire formats (httpx, no SDKs)."""

@@ -1,0 +1,60 @@
+"""What a provider adapter is, and the errors it raises (classified for fallbacks)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from flowbus_llm_gateway.model import ChatRequest, ChatResponse, StreamDelta
+
+
+class ProviderError(Exception):
+    """A provider call failed. `retryable` (429, 5xx, timeouts, connection errors, a stream
+    broken or errored mid-way) lets the router try the next candidate; `retry_after_seconds`
+    comes from Retry-After. Messages never contain the API key."""
+
+    def __init__(
+        self,
+        provider: str,
+        kind: str,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {kind}: {message}")
+        self.provider = provider
+        self.kind = kind
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to call a provider."""
+
+    base_url: str
+    api_key: str
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Endpoint(base_url={self.base_url!r}, api_key=<hidden>)"
+
+
+class Provider(Protocol):
+    name: str
+
+    async def complete(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRequest
+    ) -> ChatResponse:
+        """One whole answer."""
+
+    def stream(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRequest
+    ) -> AsyncIterator[StreamDelta]:
+        """Deltas as they arrive; the last has `done` set with the final usage."""
