@@ -49,7 +49,8 @@ def http_double(respond: Respond) -> Iterator[HttpDouble]:
             headers: dict[str, str] = reply[2] if len(reply) == 3 else {}
             payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            if not any(name.lower() == "content-type" for name in headers):
+                self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
             for name, value in headers.items():
                 self.send_header(name, value)
