@@ -10,6 +10,7 @@ note, and checks that replaying every log rebuilds the same state.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,7 @@ async def run_demo(settings: FlowbusSettings) -> None:
 
 
 def demo(database: Path) -> None:
+    os.environ.setdefault("FLOWBUS_LLM_LOCAL_RULES", "true")
     database.parent.mkdir(parents=True, exist_ok=True)
     settings = FlowbusSettings(
         bus="memory", database_url=f"sqlite+aiosqlite:///{database}", log_level="WARNING"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -39,7 +40,9 @@ def _configure_logging(settings: FlowbusSettings) -> None:
 
 
 def embedded_settings(database: Path) -> FlowbusSettings:
-    """The single-process set-up: in-process bus, SQLite file."""
+    """The single-process set-up: in-process bus, SQLite file, and the rule-based NLU
+    (labelled local-rules) unless the environment says otherwise."""
+    os.environ.setdefault("FLOWBUS_LLM_LOCAL_RULES", "true")
     database.parent.mkdir(parents=True, exist_ok=True)
     return FlowbusSettings(bus="memory", database_url=f"sqlite+aiosqlite:///{database}")
 
