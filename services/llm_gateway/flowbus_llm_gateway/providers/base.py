@@ -14,7 +14,11 @@ from flowbus_llm_gateway.model import ChatRequest, ChatResponse, StreamDelta
 class ProviderError(Exception):
     """A provider call failed. `retryable` (429, 5xx, timeouts, connection errors, a stream
     broken or errored mid-way) lets the router try the next candidate; `retry_after_seconds`
-    comes from Retry-After. Messages never contain the API key."""
+    comes from Retry-After. Messages never contain the API key.
+
+    Kinds, the same for every provider: rate_limit, server_error, overloaded, timeout,
+    connection, broken_stream (retryable); unauthorized, bad_request, not_found,
+    content_filter, bad_response, stream_error (permanent)."""
 
     def __init__(
         self,
