@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,11 @@ class FlowbusSettings(BaseSettings):
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
     )
     database_pool_size: int = Field(default=10, ge=1, description="connections per process (PostgreSQL)")
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="connection vault keys, `id:base64(32 bytes)` comma-separated; the first encrypts, "
+        "all decrypt (rotation: put a new key first, run `flowbus connections rotate`)",
+    )
     fault_injection: str | None = Field(
         default=None,
         description="tests only: `crash-after-append:N` or `crash-before-commit:N` SIGKILLs the "

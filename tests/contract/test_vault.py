@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from flowbus_executor.vault import ConnectionVault, VaultError, connections
 from flowbus_shared.store import SqlEventStore, open_store
+from flowbus_shared.vault import ConnectionVault, VaultError, connections
 
 OLD = "old:" + base64.b64encode(b"o" * 32).decode()
 NEW = "new:" + base64.b64encode(b"n" * 32).decode()

@@ -13,9 +13,9 @@ import httpx
 
 from flowbus_executor.deps import ExecutorDeps
 from flowbus_executor.settings import ExecutorSettings
-from flowbus_executor.vault import ConnectionVault
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.store import open_store
+from flowbus_shared.vault import ConnectionVault
 
 TEST_MASTER_KEYS = "test-1:" + base64.b64encode(bytes(range(32))).decode()
 TENANT = "acme"
@@ -26,7 +26,7 @@ async def executor_deps(database: Path | str, **settings: Any) -> AsyncIterator[
     """`database`: a SQLite file path or an SQLAlchemy URL. `settings`: ExecutorSettings fields."""
     url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
     store = await open_store(url)
-    config = ExecutorSettings(master_keys=TEST_MASTER_KEYS, **settings)
+    config = ExecutorSettings(**settings)
     async with httpx.AsyncClient(timeout=config.http_timeout_seconds) as client:
         yield ExecutorDeps(
             settings=config,

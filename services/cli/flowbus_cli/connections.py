@@ -14,10 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from flowbus_executor.settings import ExecutorSettings
-from flowbus_executor.vault import ConnectionVault, VaultError
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import open_store
+from flowbus_shared.vault import ConnectionVault, VaultError
 
 app = typer.Typer(
     help="Encrypted service credentials (API tokens, OAuth tokens, SMTP logins).", no_args_is_help=True
@@ -29,7 +28,7 @@ T = TypeVar("T")
 def _with_vault(work: Callable[[ConnectionVault], Awaitable[T]]) -> T:
     async def run() -> T:
         store = await open_store(FlowbusSettings().database_url)
-        keys = ExecutorSettings().master_keys
+        keys = FlowbusSettings().master_keys
         try:
             return await work(ConnectionVault(store.engine, keys.get_secret_value() if keys else None))
         finally:

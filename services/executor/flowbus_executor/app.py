@@ -9,11 +9,11 @@ import httpx
 from flowbus_executor.deps import ExecutorDeps
 from flowbus_executor.registry import default_handlers
 from flowbus_executor.settings import ExecutorSettings
-from flowbus_executor.vault import ConnectionVault
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepHandler, StepWorker
 from flowbus_shared.topics import STEPS_EXECUTOR
+from flowbus_shared.vault import ConnectionVault
 
 
 class ExecutorService:
@@ -27,7 +27,8 @@ class ExecutorService:
         extra_handlers: Mapping[str, StepHandler] | None = None,
     ) -> None:
         settings = settings or ExecutorSettings()
-        keys = settings.master_keys.get_secret_value() if settings.master_keys else None
+        master_keys = context.settings.master_keys
+        keys = master_keys.get_secret_value() if master_keys else None
         self.deps = ExecutorDeps(
             settings=settings,
             http=httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=False),

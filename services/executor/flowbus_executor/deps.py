@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowbus_executor.settings import ExecutorSettings
-from flowbus_executor.vault import Connection, ConnectionVault, VaultError
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure
+from flowbus_shared.vault import Connection, ConnectionVault, VaultError
 
 A = TypeVar("A")
 

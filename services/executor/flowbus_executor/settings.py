@@ -1,21 +1,16 @@
 """The executor's settings (prefix FLOWBUS_): every remote service's base URL, so the same
-code talks to the real service or to a local test double, the master keys of the
-connection vault, and the SSRF allow-list of api_call."""
+code talks to the real service or to a local test double, and the SSRF allow-list of
+api_call. (The vault's master keys are shared settings: FLOWBUS_MASTER_KEYS.)"""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ExecutorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWBUS_", extra="ignore")
 
-    master_keys: SecretStr | None = Field(
-        default=None,
-        description="connection vault keys, `id:base64(32 bytes)` comma-separated; the first encrypts, "
-        "all decrypt (rotation: put a new key first, run `flowbus connections rotate`)",
-    )
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="default timeout of outbound HTTP")
     slack_api_url: str = Field(default="https://slack.com/api", description="Slack Web API")
     asana_api_url: str = Field(default="https://app.asana.com/api/1.0", description="Asana REST API")

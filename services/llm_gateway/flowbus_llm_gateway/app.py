@@ -4,39 +4,56 @@ from __future__ import annotations
 
 import logging
 
-from flowbus_llm_gateway.local_nlu import local_nlu
+import httpx
+
+from flowbus_llm_gateway import steps
+from flowbus_llm_gateway.gateway import Gateway
+from flowbus_llm_gateway.keys import ProviderKeys
+from flowbus_llm_gateway.pricing import load_catalogue
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
-from flowbus_shared.step_worker import StepHandler, StepWorker
+from flowbus_shared.step_worker import StepWorker
 from flowbus_shared.topics import STEPS_LLM
+from flowbus_shared.vault import ConnectionVault
 
 log = logging.getLogger("flowbus.llm_gateway")
 
-# The step types this service is meant to run; provider-backed handlers join as providers are configured.
-LLM_STEP_TYPES = ("nlu_analysis",)
 
+class GatewayService:
+    name = "llm-gateway"
 
-def handlers(settings: GatewaySettings) -> dict[str, StepHandler]:
-    found: dict[str, StepHandler] = {}
-    if settings.llm_local_rules:
-        found["nlu_analysis"] = local_nlu
-    missing = [step_type for step_type in LLM_STEP_TYPES if step_type not in found]
-    if missing:
-        log.warning(
-            "no LLM provider is configured: steps of type %s will fail as unsupported "
-            "(set FLOWBUS_LLM_LOCAL_RULES=true for the rule-based NLU)",
-            ", ".join(missing),
+    def __init__(self, context: Context, settings: GatewaySettings | None = None) -> None:
+        settings = settings or GatewaySettings()
+        master_keys = context.settings.master_keys
+        vault = ConnectionVault(context.store.engine, master_keys.get_secret_value() if master_keys else None)
+        self.http = httpx.AsyncClient(timeout=settings.request_timeout_seconds)
+        self.keys = ProviderKeys(vault)
+        self.gateway = Gateway(self.http, self.keys, load_catalogue())
+        if not master_keys:
+            log.warning(
+                "no FLOWBUS_MASTER_KEYS: no provider keys can be stored, so nlu_analysis %s",
+                "answers with the rule-based NLU (local-rules)" if settings.llm_local_rules else "will fail",
+            )
+        self.worker = StepWorker(
+            name="llm-gateway",
+            bus=context.bus,
+            queue=STEPS_LLM,
+            group=context.settings.group("llm-gateway"),
+            handlers=steps.handlers(self.gateway, local_rules=settings.llm_local_rules),
+            attempts=AttemptLog(context.store.engine),
         )
-    return found
+
+    def register(self) -> None:
+        self.worker.register()
+
+    async def start(self) -> None:
+        await self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        await self.http.aclose()
 
 
-def create_service(context: Context) -> StepWorker:
-    return StepWorker(
-        name="llm-gateway",
-        bus=context.bus,
-        queue=STEPS_LLM,
-        group=context.settings.group("llm-gateway"),
-        handlers=handlers(GatewaySettings()),
-        attempts=AttemptLog(context.store.engine),
-    )
+def create_service(context: Context) -> GatewayService:
+    return GatewayService(context)

@@ -14,3 +14,4 @@ class GatewaySettings(BaseSettings):
         description="answer nlu_analysis with the local rule-based NLU (labelled local-rules) when no "
         "provider is configured; on in `flowbus dev` and `flowbus demo`",
     )
+    request_timeout_seconds: float = Field(default=120.0, gt=0, description="timeout of one provider call")

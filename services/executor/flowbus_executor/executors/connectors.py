@@ -48,9 +48,9 @@ from flowbus_executor.executors.web import (
     query_params,
     set_header,
 )
-from flowbus_executor.vault import Connection, VaultError
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
+from flowbus_shared.vault import Connection, VaultError
 
 CONNECTOR_SERVICE = "connector"
 # Config keys that steer the step rather than fill placeholders.

@@ -28,9 +28,9 @@ import httpx
 
 from flowbus_executor.deps import ExecutorDeps, connection_for, require, secret
 from flowbus_executor.http import failure_for, json_body, redact, send
-from flowbus_executor.vault import Connection
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
+from flowbus_shared.vault import Connection
 
 HUBSPOT_OBJECTS = ("contacts", "deals", "companies", "tickets")
 # sObject and field API names (Account, Invoice__c, ns__Field__c): checked because they go into URL paths.

@@ -27,9 +27,9 @@ import aiosmtplib
 
 from flowbus_executor.deps import ExecutorDeps, connection_for, require, secret
 from flowbus_executor.http import redact
-from flowbus_executor.vault import Connection
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
+from flowbus_shared.vault import Connection
 
 _DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 _LAYOUT = '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n$body\n</body></html>\n'

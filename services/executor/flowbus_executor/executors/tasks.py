@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from flowbus_executor.deps import ExecutorDeps, connection_for, require, secret
 from flowbus_executor.http import failure_for, json_body, redact, send
-from flowbus_executor.vault import Connection, VaultError
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
+from flowbus_shared.vault import Connection, VaultError
 
 SERVICE = "asana"
 # Asana's largest page; a project lookup stops after this many pages rather than loop forever.

@@ -1,0 +1,102 @@
+"""The gateway's use case: pick candidates (explicit, or ranked by complexity and price among
+the providers the tenant has keys for), call them with fallback behind circuit breakers,
+and price the answer with the one cost function."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from flowbus_llm_gateway.catalogue import ModelInfo
+from flowbus_llm_gateway.complexity import Complexity, score_query
+from flowbus_llm_gateway.keys import ProviderKeys
+from flowbus_llm_gateway.model import ChatRequest, ChatResponse
+from flowbus_llm_gateway.pricing import cost_usd
+from flowbus_llm_gateway.providers.anthropic import Anthropic
+from flowbus_llm_gateway.providers.base import Endpoint, Provider, ProviderError
+from flowbus_llm_gateway.providers.gemini import Gemini
+from flowbus_llm_gateway.providers.openai_compatible import OpenAICompatible
+from flowbus_llm_gateway.routing import CircuitBreaker, call_with_fallback, explicit, rank
+from flowbus_llm_gateway.tokens import estimate_request_tokens
+
+
+def default_providers() -> dict[str, Provider]:
+    return {
+        "openai": OpenAICompatible("openai"),
+        "deepseek": OpenAICompatible("deepseek", max_tokens_field="max_tokens"),
+        "anthropic": Anthropic(),
+        "gemini": Gemini(),
+    }
+
+
+class NoProvider(Exception):
+    """No configured provider can answer: no key, or nothing in the catalogue fits."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    response: ChatResponse
+    model: ModelInfo
+    cost_usd: float
+    complexity: Complexity
+
+
+class Gateway:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        keys: ProviderKeys,
+        catalogue: list[ModelInfo],
+        *,
+        providers: dict[str, Provider] | None = None,
+        breaker: CircuitBreaker | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._keys = keys
+        self._catalogue = catalogue
+        self._providers = providers or default_providers()
+        self._breaker = breaker or CircuitBreaker()
+        self._clock = clock
+
+    async def complete(
+        self,
+        tenant_id: str,
+        request: ChatRequest,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        task_type: str | None = None,
+    ) -> Answer:
+        endpoints = await self._keys.endpoints(tenant_id)
+        usable = {name for name in endpoints if name in self._providers}
+        if not usable:
+            raise NoProvider(f"tenant {tenant_id!r} has no LLM provider key (flowbus keys put ...)")
+        text = "\n".join(message.content for message in request.messages if message.role != "assistant")
+        _, complexity = score_query(text, task_type)
+        if provider or model:
+            candidates = [c for c in explicit(self._catalogue, provider, model) if c.provider in usable]
+        else:
+            needed = estimate_request_tokens(request.messages) + (request.max_tokens or 0)
+            candidates = rank(self._catalogue, complexity, needed_tokens=needed, available=usable)
+        if not candidates:
+            wanted = f"{provider or ''}/{model or ''}".strip("/") or f"a {complexity} query"
+            raise NoProvider(f"no configured model can serve {wanted}")
+
+        async def attempt(candidate: ModelInfo) -> ChatResponse:
+            adapter = self._providers[candidate.provider]
+            endpoint: Endpoint = endpoints[candidate.provider]
+            return await adapter.complete(
+                self._http, endpoint, request.model_copy(update={"model": candidate.model})
+            )
+
+        response, chosen = await call_with_fallback(
+            candidates, attempt, self._breaker, self._clock(), key_of=lambda c: f"{tenant_id}/{c.key}"
+        )
+        return Answer(response, chosen, cost_usd(response.usage, chosen.prices), complexity)
+
+
+__all__ = ["Answer", "Gateway", "NoProvider", "ProviderError", "default_providers"]

@@ -1,0 +1,46 @@
+"""Bring-your-own-key: each tenant's provider keys, sealed in the shared vault.
+
+A key is a vault connection of service `llm` named after the provider, with
+secrets `api_key` and, for self-hosted or proxied endpoints, `base_url`. Keys
+are never returned after they are stored, only their fingerprint, and they
+survive restarts (they live in the database, sealed by FLOWBUS_MASTER_KEYS).
+"""
+
+from __future__ import annotations
+
+from flowbus_llm_gateway.providers.base import Endpoint
+from flowbus_shared.vault import ConnectionVault, VaultError
+
+SERVICE = "llm"
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+
+
+class ProviderKeys:
+    def __init__(self, vault: ConnectionVault) -> None:
+        self._vault = vault
+
+    async def put(self, tenant_id: str, provider: str, api_key: str, base_url: str | None = None) -> str:
+        """Store a tenant's key for `provider`; returns its fingerprint (the key is never shown again)."""
+        secrets = {"api_key": api_key, **({"base_url": base_url} if base_url else {})}
+        return await self._vault.put(tenant_id, provider, SERVICE, secrets)
+
+    async def endpoints(self, tenant_id: str) -> dict[str, Endpoint]:
+        """Every provider the tenant has a usable key for."""
+        found: dict[str, Endpoint] = {}
+        for row in await self._vault.list(tenant_id):
+            if row["service"] != SERVICE:
+                continue
+            try:
+                connection = await self._vault.get(tenant_id, row["name"])
+            except VaultError:
+                continue  # sealed with a key no longer configured: as if absent
+            base_url = str(connection.secrets.get("base_url") or DEFAULT_BASE_URLS.get(row["name"], ""))
+            found[row["name"]] = Endpoint(
+                base_url=base_url, api_key=str(connection.secrets.get("api_key", ""))
+            )
+        return found
