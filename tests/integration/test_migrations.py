@@ -20,6 +20,11 @@ TABLES = {
     "workflow_triggers",
     "executions",
     "step_attempts",
+    "connections",
+    "tasks",
+    "llm_usage",
+    "llm_budgets",
+    "llm_reservations",
 }
 
 

@@ -9,6 +9,7 @@ import httpx
 from flowbus_llm_gateway import steps
 from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
+from flowbus_llm_gateway.ledger import Ledger
 from flowbus_llm_gateway.pricing import load_catalogue
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
@@ -29,7 +30,8 @@ class GatewayService:
         vault = ConnectionVault(context.store.engine, master_keys.get_secret_value() if master_keys else None)
         self.http = httpx.AsyncClient(timeout=settings.request_timeout_seconds)
         self.keys = ProviderKeys(vault)
-        self.gateway = Gateway(self.http, self.keys, load_catalogue())
+        self.ledger = Ledger(context.store.engine)
+        self.gateway = Gateway(self.http, self.keys, load_catalogue(), ledger=self.ledger)
         if not master_keys:
             log.warning(
                 "no FLOWBUS_MASTER_KEYS: no provider keys can be stored, so nlu_analysis %s",

@@ -7,13 +7,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 
 from flowbus_llm_gateway.catalogue import ModelInfo
 from flowbus_llm_gateway.complexity import Complexity, score_query
 from flowbus_llm_gateway.keys import ProviderKeys
-from flowbus_llm_gateway.model import ChatRequest, ChatResponse
+from flowbus_llm_gateway.ledger import Ledger
+from flowbus_llm_gateway.model import ChatRequest, ChatResponse, Usage
 from flowbus_llm_gateway.pricing import cost_usd
 from flowbus_llm_gateway.providers.anthropic import Anthropic
 from flowbus_llm_gateway.providers.base import Endpoint, Provider, ProviderError
@@ -30,6 +32,20 @@ def default_providers() -> dict[str, Provider]:
         "anthropic": Anthropic(),
         "gemini": Gemini(),
     }
+
+
+# Output tokens assumed for a budget reservation when the request sets no max_tokens.
+DEFAULT_OUTPUT_ESTIMATE = 1024
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Who pays for a call: the ledger's request id (idempotent), and what it is for."""
+
+    request_id: str
+    execution_id: str | None = None
+    step_id: str | None = None
+    agent_id: str | None = None
 
 
 class NoProvider(Exception):
@@ -54,7 +70,9 @@ class Gateway:
         providers: dict[str, Provider] | None = None,
         breaker: CircuitBreaker | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ledger: Ledger | None = None,
     ) -> None:
+        self._ledger = ledger
         self._http = http
         self._keys = keys
         self._catalogue = catalogue
@@ -70,17 +88,23 @@ class Gateway:
         provider: str | None = None,
         model: str | None = None,
         task_type: str | None = None,
+        charge: Charge | None = None,
     ) -> Answer:
+        """Answer `request` from the best candidate that works. With a ledger and a `charge`,
+        the worst-case cost over the candidates is reserved against the tenant's (and agent's)
+        budget first, and settled with the provider-reported usage after (BudgetExceeded when
+        it does not fit: no provider is called)."""
         endpoints = await self._keys.endpoints(tenant_id)
         usable = {name for name in endpoints if name in self._providers}
         if not usable:
             raise NoProvider(f"tenant {tenant_id!r} has no LLM provider key (flowbus keys put ...)")
         text = "\n".join(message.content for message in request.messages if message.role != "assistant")
         _, complexity = score_query(text, task_type)
+        prompt_tokens = estimate_request_tokens(request.messages)
         if provider or model:
             candidates = [c for c in explicit(self._catalogue, provider, model) if c.provider in usable]
         else:
-            needed = estimate_request_tokens(request.messages) + (request.max_tokens or 0)
+            needed = prompt_tokens + (request.max_tokens or 0)
             candidates = rank(self._catalogue, complexity, needed_tokens=needed, available=usable)
         if not candidates:
             wanted = f"{provider or ''}/{model or ''}".strip("/") or f"a {complexity} query"
@@ -93,10 +117,37 @@ class Gateway:
                 self._http, endpoint, request.model_copy(update={"model": candidate.model})
             )
 
-        response, chosen = await call_with_fallback(
-            candidates, attempt, self._breaker, self._clock(), key_of=lambda c: f"{tenant_id}/{c.key}"
-        )
-        return Answer(response, chosen, cost_usd(response.usage, chosen.prices), complexity)
+        reservation = None
+        if self._ledger is not None and charge is not None:
+            worst = Usage(
+                input_tokens=prompt_tokens, output_tokens=request.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+            )
+            estimate = max(Decimal(str(cost_usd(worst, c.prices))) for c in candidates)
+            reservation = await self._ledger.reserve(
+                tenant_id, estimate, agent_id=charge.agent_id, request_id=charge.request_id
+            )
+        try:
+            response, chosen = await call_with_fallback(
+                candidates, attempt, self._breaker, self._clock(), key_of=lambda c: f"{tenant_id}/{c.key}"
+            )
+        except BaseException:
+            if reservation is not None and self._ledger is not None and charge is not None:
+                await self._ledger.release(charge.request_id)  # the call failed: give the estimate back
+            raise
+        cost = cost_usd(response.usage, chosen.prices)
+        if reservation is not None and self._ledger is not None and charge is not None:
+            await self._ledger.settle(
+                reservation,
+                response.usage,
+                chosen.prices,
+                provider=chosen.provider,
+                model=chosen.model,
+                execution_id=charge.execution_id,
+                step_id=charge.step_id,
+                agent_id=charge.agent_id,
+                complexity=str(complexity),
+            )
+        return Answer(response, chosen, cost, complexity)
 
 
-__all__ = ["Answer", "Gateway", "NoProvider", "ProviderError", "default_providers"]
+__all__ = ["Answer", "Charge", "Gateway", "NoProvider", "ProviderError", "default_providers"]

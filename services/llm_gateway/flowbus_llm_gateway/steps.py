@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowbus_llm_gateway.gateway import Gateway, NoProvider
+from flowbus_llm_gateway.gateway import Charge, Gateway, NoProvider
+from flowbus_llm_gateway.ledger import BudgetExceeded
 from flowbus_llm_gateway.local_nlu import local_nlu
 from flowbus_llm_gateway.model import ChatMessage, ChatRequest
 from flowbus_llm_gateway.providers.base import ProviderError
@@ -88,6 +89,9 @@ def handlers(gateway: Gateway, *, local_rules: bool) -> dict[str, StepHandler]:
                 provider=config.get("provider"),
                 model=config.get("model"),
                 task_type="analysis",
+                charge=Charge(
+                    request.idempotency_key, request.execution_id, request.step_id, config.get("agent_id")
+                ),
             )
         except NoProvider as error:
             if local_rules:
@@ -95,6 +99,8 @@ def handlers(gateway: Gateway, *, local_rules: bool) -> dict[str, StepHandler]:
             raise StepFailure("no_provider", str(error)) from None
         except ProviderError as error:
             raise _failure(error) from None
+        except BudgetExceeded as error:
+            raise StepFailure("budget_exceeded", str(error)) from None
         try:
             parsed = NluResult.model_validate(json.loads(answer.response.content))
         except (ValueError, ValidationError) as error:

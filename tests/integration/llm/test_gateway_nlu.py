@@ -164,3 +164,39 @@ def test_a_step_failure_keeps_the_provider_error_class() -> None:
     )
     assert isinstance(failure, StepFailure)
     assert (failure.error_type, failure.retryable, failure.retry_after_seconds) == ("rate_limit", True, 4)
+
+
+async def test_budgets_are_enforced_before_the_call_and_settled_with_real_usage(store: SqlEventStore) -> None:
+    from decimal import Decimal
+
+    from flowbus_llm_gateway.ledger import Ledger
+
+    keys = ProviderKeys(ConnectionVault(store.engine, TEST_MASTER_KEYS))
+    ledger = Ledger(store.engine)
+    with http_double(lambda _r: (200, openai_answer(json.dumps(NLU)))) as api:
+        await keys.put("acme", "openai", "sk-a", base_url=f"{api.url}/v1")
+        await keys.put("poor", "openai", "sk-p", base_url=f"{api.url}/v1")
+        await ledger.set_budget("acme", Decimal("10"))
+        await ledger.set_budget("poor", Decimal("0.0000001"))
+        async with httpx.AsyncClient() as client:
+            handler = steps.handlers(Gateway(client, keys, [CHEAP], ledger=ledger), local_rules=False)
+            paid = await run_step(
+                handler, step_request("nlu_analysis", {"text_input": "Refund A-1"}), executed_by="t"
+            )
+            poor = step_request("nlu_analysis", {"text_input": "Refund A-1"}).model_copy(
+                update={"tenant_id": "poor", "execution_id": "exec-2"}
+            )
+            refused = await run_step(handler, poor, executed_by="t")
+        assert len(api.requests) == 1  # the refused request never reached the provider
+    assert paid.status == "succeeded", paid.error
+    assert refused.error is not None
+    assert (refused.error.error_type, refused.error.retryable) == ("budget_exceeded", False)
+    expected = Decimal(str(cost_usd(Usage(input_tokens=120, output_tokens=30), CHEAP.prices)))
+    budget = await ledger.budget("acme")
+    assert budget is not None
+    assert budget.spent_usd == expected.quantize(Decimal("0.00000001"))
+    assert budget.reserved_usd == 0
+    rows = await ledger.usage("acme")
+    assert [(row["provider"], row["model"], row["input_tokens"], row["output_tokens"]) for row in rows] == [
+        ("openai", "cheap-1", 120, 30)
+    ]
