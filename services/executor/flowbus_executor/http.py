@@ -8,13 +8,12 @@ connection's secrets, so no token ever reaches a result, an error or a log.
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import httpx
 
+from flowbus_shared.retry_after import retry_after_seconds as retry_after
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure
 
@@ -29,14 +28,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        moment = email.utils.parsedate_to_datetime(value)
-        return max(0.0, moment.timestamp() - time.time()) if moment else None
+    return retry_after(response.headers)
 
 
 def failure_for(response: httpx.Response, *, service: str, secrets: Iterable[str] = ()) -> StepFailure:

@@ -25,8 +25,9 @@ from flowbus_llm_gateway.model import (
     ToolCall,
     Usage,
 )
-from flowbus_llm_gateway.providers.base import Endpoint, ProviderError
+from flowbus_llm_gateway.providers.base import Endpoint, ProviderError, hide_key, json_chunk, transport_error
 from flowbus_llm_gateway.providers.sse import read_events
+from flowbus_shared.retry_after import retry_after_seconds
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -55,21 +56,6 @@ _ERROR_TYPES: dict[str, tuple[str, bool]] = {
     "api_error": ("server_error", True),
     "overloaded_error": ("overloaded", True),
 }
-
-
-def _hide(text: str, key: str) -> str:
-    """`text` shortened, with the API key (should a server echo it) masked."""
-    if key:
-        text = text.replace(key, "<hidden>")
-    return text[:500]
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _finish(stop_reason: str | None, structured: bool) -> FinishReason:
@@ -166,7 +152,7 @@ class Anthropic:
             error_type, message = str(error.get("type") or ""), str(error.get("message") or message)
         except (ValueError, AttributeError):
             pass
-        message = _hide(message, endpoint.api_key)
+        message = hide_key(message, endpoint)
         if status in (401, 403):
             kind, retryable = "unauthorized", False
         elif status == 429 or status >= 500:  # 529: Anthropic is overloaded
@@ -177,14 +163,8 @@ class Anthropic:
             message = f"{error_type}: {message}"
         return ProviderError(
             self.name, kind, message, retryable=retryable, status=status,
-            retry_after_seconds=_retry_after(response.headers),
+            retry_after_seconds=retry_after_seconds(response.headers),
         )  # fmt: skip
-
-    def _transport_error(self, exc: httpx.HTTPError, endpoint: Endpoint, *, streaming: bool) -> ProviderError:
-        detail = _hide(f"{type(exc).__name__}: {exc}", endpoint.api_key)
-        if isinstance(exc, httpx.TimeoutException):
-            return self._fail("timeout", detail, retryable=True)
-        return self._fail("broken_stream" if streaming else "connection", detail, retryable=True)
 
     async def complete(
         self, client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRequest
@@ -193,7 +173,7 @@ class Anthropic:
         try:
             response = await client.post(**self._call(endpoint, request, stream=False))
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, endpoint, streaming=False) from None
+            raise transport_error(self.name, exc, endpoint, streaming=False) from None
         if response.status_code != 200:
             raise self._http_error(response, endpoint)
         try:
@@ -241,24 +221,21 @@ class Anthropic:
                     await response.aread()
                     raise self._http_error(response, endpoint)
                 async for event in read_events(response.aiter_lines()):
-                    try:
-                        data = json.loads(event.data)
-                    except ValueError:
-                        raise self._fail("broken_stream", "an event not JSON", retryable=True) from None
-                    if not isinstance(data, dict):
+                    data = json_chunk(self.name, event.data)
+                    if data is None:
                         continue
                     if data.get("type") == "error" or event.event == "error":
                         error = data.get("error") or {}
                         error_type = str(error.get("type") or "api_error")
                         kind, retryable = _ERROR_TYPES.get(error_type, ("stream_error", True))
-                        message = _hide(f"{error_type}: {error.get('message')}", endpoint.api_key)
+                        message = hide_key(f"{error_type}: {error.get('message')}", endpoint)
                         raise self._fail(kind, message, retryable=retryable)
                     for delta in state.feed(data):
                         yield delta
                     if state.stopped:
                         break
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, endpoint, streaming=True) from None
+            raise transport_error(self.name, exc, endpoint, streaming=True) from None
         if not state.stopped:
             raise self._fail("broken_stream", "the stream ended before message_stop", retryable=True)
         if state.calls:

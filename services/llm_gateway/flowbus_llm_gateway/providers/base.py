@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -39,6 +41,9 @@ class ProviderError(Exception):
         self.retry_after_seconds = retry_after_seconds
 
 
+_KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where and as whom to call a provider."""
@@ -62,3 +67,29 @@ class Provider(Protocol):
         self, client: httpx.AsyncClient, endpoint: Endpoint, request: ChatRequest
     ) -> AsyncIterator[StreamDelta]:
         """Deltas as they arrive; the last has `done` set with the final usage."""
+
+
+def hide_key(text: str, endpoint: Endpoint, *, limit: int = 500) -> str:
+    """`text` cut short, without the API key, whether a server echoes it bare or as `?key=`."""
+    if endpoint.api_key:
+        text = text.replace(endpoint.api_key, "<hidden>")
+    return _KEY_PARAM.sub(r"\1<hidden>", text)[:limit]
+
+
+def transport_error(
+    provider: str, exc: httpx.HTTPError, endpoint: Endpoint, *, streaming: bool = False
+) -> ProviderError:
+    """A request that got no (whole) answer: retryable; mid-stream it is a broken stream."""
+    detail = hide_key(f"{type(exc).__name__}: {exc}", endpoint)
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError(provider, "timeout", detail, retryable=True)
+    return ProviderError(provider, "broken_stream" if streaming else "connection", detail, retryable=True)
+
+
+def json_chunk(provider: str, data: str) -> dict[str, Any] | None:
+    """One SSE data payload as a JSON object (None for other JSON); garbage breaks the stream."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ProviderError(provider, "broken_stream", "a stream chunk is not JSON", retryable=True) from None
+    return chunk if isinstance(chunk, dict) else None

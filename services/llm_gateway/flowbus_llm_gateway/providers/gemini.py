@@ -11,7 +11,6 @@ it complete; usage in the chunks is cumulative, so the last one wins.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,13 +26,13 @@ from flowbus_llm_gateway.model import (
     ToolCall,
     Usage,
 )
-from flowbus_llm_gateway.providers.base import Endpoint, ProviderError
+from flowbus_llm_gateway.providers.base import Endpoint, ProviderError, hide_key, json_chunk, transport_error
 from flowbus_llm_gateway.providers.sse import read_events
+from flowbus_shared.retry_after import retry_after_seconds
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 _FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 _RETRYABLE_STATUSES = {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
-_KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
 
 
 class Gemini:
@@ -48,7 +47,7 @@ class Gemini:
         try:
             response = await client.post(url, json=build_body(request), headers=_headers(endpoint))
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, endpoint) from None
+            raise transport_error(self.name, exc, endpoint) from None
         if response.status_code != 200:
             raise self._http_error(response.status_code, response.content, response.headers, endpoint)
         try:
@@ -87,13 +86,8 @@ class Gemini:
                     body = await response.aread()
                     raise self._http_error(response.status_code, body, response.headers, endpoint)
                 async for event in read_events(response.aiter_lines()):
-                    try:
-                        chunk = json.loads(event.data)
-                    except ValueError:
-                        raise ProviderError(
-                            self.name, "broken_stream", "a stream chunk is not JSON", retryable=True
-                        ) from None
-                    if not isinstance(chunk, dict):
+                    chunk = json_chunk(self.name, event.data)
+                    if chunk is None:
                         continue
                     self._check_chunk(chunk, endpoint)
                     response_id = response_id or chunk.get("responseId")
@@ -108,10 +102,9 @@ class Gemini:
                             content=content, reasoning=reasoning, tool_calls=calls, response_id=response_id
                         )
         except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.TimeoutException | httpx.ConnectError):
-                raise self._transport_error(exc, endpoint) from None
-            message = f"stream broken: {_redact(str(exc) or type(exc).__name__, endpoint)}"
-            raise ProviderError(self.name, "broken_stream", message, retryable=True) from None
+            # Refused before any byte is a connection error; cut off after some, a broken stream.
+            streaming = not isinstance(exc, httpx.ConnectError)
+            raise transport_error(self.name, exc, endpoint, streaming=streaming) from None
         if finish_raw is None:
             raise ProviderError(
                 self.name, "broken_stream", "stream closed without a finishReason", retryable=True
@@ -149,7 +142,7 @@ class Gemini:
     ) -> ProviderError:
         code = status if status is not None else _int(error.get("code")) or None
         rpc_status = str(error.get("status") or "")
-        message = _redact(str(error.get("message") or rpc_status or f"HTTP {code}"), endpoint)
+        message = hide_key(str(error.get("message") or rpc_status or f"HTTP {code}"), endpoint)
         if rpc_status:
             message = f"{rpc_status}: {message}"
         if code == 429 or rpc_status == "RESOURCE_EXHAUSTED":
@@ -170,11 +163,6 @@ class Gemini:
             status=code,
             retry_after_seconds=_retry_after(retry_after, error) if retryable else None,
         )
-
-    def _transport_error(self, exc: httpx.HTTPError, endpoint: Endpoint) -> ProviderError:
-        kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
-        message = _redact(str(exc) or type(exc).__name__, endpoint)
-        return ProviderError(self.name, kind, message, retryable=True)
 
 
 def build_body(request: ChatRequest) -> dict[str, Any]:
@@ -302,11 +290,9 @@ def _int(value: Any) -> int:
 
 def _retry_after(header: str | None, error: dict[str, Any]) -> float | None:
     """Seconds from Retry-After, else from a google.rpc.RetryInfo detail ("37s")."""
-    if header:
-        try:
-            return max(float(header), 0.0)
-        except ValueError:
-            pass
+    from_header = retry_after_seconds({"retry-after": header} if header else {})
+    if from_header is not None:
+        return from_header
     for detail in error.get("details") or []:
         delay = detail.get("retryDelay") if isinstance(detail, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
@@ -323,10 +309,3 @@ def _base(endpoint: Endpoint) -> str:
 
 def _headers(endpoint: Endpoint) -> dict[str, str]:
     return {"x-goog-api-key": endpoint.api_key}
-
-
-def _redact(text: str, endpoint: Endpoint) -> str:
-    """`text` without the key, whether bare or as a `?key=` query parameter."""
-    if endpoint.api_key:
-        text = text.replace(endpoint.api_key, "<hidden>")
-    return _KEY_PARAM.sub(r"\1<hidden>", text)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
@@ -32,8 +30,9 @@ from flowbus_llm_gateway.model import (
     ToolCall,
     Usage,
 )
-from flowbus_llm_gateway.providers.base import Endpoint, ProviderError
+from flowbus_llm_gateway.providers.base import Endpoint, ProviderError, json_chunk, transport_error
 from flowbus_llm_gateway.providers.sse import read_events
+from flowbus_shared.retry_after import retry_after_seconds
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -109,7 +108,7 @@ class OpenAICompatible:
         try:
             response = await client.post(self._url(endpoint), json=body, headers=self._headers(endpoint))
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, endpoint) from None
+            raise transport_error(self.name, exc, endpoint) from None
         if response.status_code >= 400:
             raise self._http_error(response.status_code, response.text, response.headers)
         try:
@@ -164,7 +163,7 @@ class OpenAICompatible:
                         yield delta
                     return
             except httpx.HTTPError as exc:
-                raise self._transport_error(exc, endpoint) from None
+                raise transport_error(self.name, exc, endpoint) from None
 
     async def _read_stream(self, response: httpx.Response) -> AsyncIterator[StreamDelta]:
         response_id: str | None = None
@@ -177,13 +176,8 @@ class OpenAICompatible:
                 if event.data.strip() == "[DONE]":
                     done = True
                     break
-                try:
-                    chunk = json.loads(event.data)
-                except ValueError:
-                    raise ProviderError(
-                        self.name, "broken_stream", "a stream chunk is not JSON", retryable=True
-                    ) from None
-                if not isinstance(chunk, dict):
+                chunk = json_chunk(self.name, event.data)
+                if chunk is None:
                     continue
                 if chunk.get("error"):
                     raise self._error_object(chunk["error"])
@@ -235,7 +229,7 @@ class OpenAICompatible:
             kind, retryable = {429: ("rate_limit", True), 408: ("timeout", True)}.get(
                 status, ("server_error", True) if status >= 500 else ("bad_request", False)
             )
-        wait = _retry_after(headers) if retryable else None
+        wait = retry_after_seconds(headers) if retryable else None
         return ProviderError(
             self.name, kind, message, retryable=retryable, status=status, retry_after_seconds=wait
         )
@@ -252,13 +246,6 @@ class OpenAICompatible:
         if any(w in words for w in _RETRYABLE_WORDS):
             return ProviderError(self.name, "server_error", message, retryable=True)
         return ProviderError(self.name, "stream_error", message, retryable=False)
-
-    def _transport_error(self, exc: httpx.HTTPError, endpoint: Endpoint) -> ProviderError:
-        kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
-        message = f"{type(exc).__name__}: {exc}"
-        if endpoint.api_key:
-            message = message.replace(endpoint.api_key, "<hidden>")
-        return ProviderError(self.name, kind, message, retryable=True)
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:
@@ -329,20 +316,3 @@ def _error_message(text: str) -> str:
         if data.get("message"):
             return str(data["message"])
     return text.strip()[:300]
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-            except (TypeError, ValueError):
-                return None
-    millis = headers.get("retry-after-ms")
-    try:
-        return max(float(millis) / 1000, 0.0) if millis else None
-    except ValueError:
-        return None
