@@ -8,7 +8,7 @@ connection's secrets, so no token ever reaches a result, an error or a log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -31,8 +31,24 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return retry_after(response.headers)
 
 
-def failure_for(response: httpx.Response, *, service: str, secrets: Iterable[str] = ()) -> StepFailure:
-    detail = redact(response.text[:500], list(secrets))
+Describe = Callable[[Any], str | None]
+
+
+def _described(response: httpx.Response, describe: Describe | None) -> str | None:
+    if describe is None:
+        return None
+    try:
+        return describe(response.json())
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return None
+
+
+def failure_for(
+    response: httpx.Response, *, service: str, secrets: Iterable[str] = (), describe: Describe | None = None
+) -> StepFailure:
+    """The classified failure of an error response. `describe` pulls the service's own error
+    text out of its JSON body (else the raw body is shown), cut short and scrubbed of secrets."""
+    detail = redact((_described(response, describe) or response.text)[:500], list(secrets))
     status = response.status_code
     if status == 429:
         return StepFailure(

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from flowbus_executor.deps import ExecutorDeps, choose_action, connection_for, require, secret
-from flowbus_executor.http import failure_for, json_body, redact, send
+from flowbus_executor.http import failure_for, json_body, send
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
 
@@ -44,26 +44,22 @@ RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 Call = Callable[..., Awaitable[dict[str, Any]]]
 
 
+def _describe(body: Any) -> str | None:
+    """Gmail's error body: {"error": {"code", "message", "status"}}."""
+    error = body.get("error")
+    return f"{error.get('status') or 'error'}: {error['message']}" if error.get("message") else None
+
+
 def _failure(response: httpx.Response, secrets: list[str]) -> StepFailure:
-    """The classified failure of http.failure_for, with Gmail's own message as the text."""
-    failure = failure_for(response, service=SERVICE, secrets=secrets)
+    failure = failure_for(response, service=SERVICE, secrets=secrets, describe=_describe)
     try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return failure
-    if not isinstance(error, dict) or not error.get("message"):
-        return failure
-    status = error.get("status") or "error"
-    text = redact(f"{SERVICE} answered {response.status_code} {status}: {error['message']}"[:600], secrets)
-    reasons = {item.get("reason") for item in error.get("errors") or [] if isinstance(item, dict)}
+        errors = response.json()["error"].get("errors") or []
+    except (ValueError, AttributeError, TypeError, KeyError):
+        errors = []
+    reasons = {item.get("reason") for item in errors if isinstance(item, dict)}
     if response.status_code == 403 and reasons & RATE_LIMIT_REASONS:
-        return StepFailure("rate_limit", text, retryable=True)
-    return StepFailure(
-        failure.error_type,
-        text,
-        retryable=failure.retryable,
-        retry_after_seconds=failure.retry_after_seconds,
-    )
+        return StepFailure("rate_limit", failure.message, retryable=True)
+    return failure
 
 
 async def _client(deps: ExecutorDeps, request: StepRequest) -> Call:

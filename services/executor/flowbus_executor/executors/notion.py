@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from flowbus_executor.deps import ExecutorDeps, choose_action, connection_for, require, secret
-from flowbus_executor.http import failure_for, json_body, redact, send
+from flowbus_executor.http import failure_for, json_body, send
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
 
@@ -37,23 +37,13 @@ BLOCKS_PER_REQUEST = 100
 Call = Callable[[str, str, dict[str, Any] | None], Awaitable[dict[str, Any]]]
 
 
+def _describe(body: Any) -> str | None:
+    """Notion's error body: {"object": "error", "code": ..., "message": ...}."""
+    return f"{body.get('code') or 'error'}: {body['message']}" if body.get("message") else None
+
+
 def _failure(response: httpx.Response, secrets: list[str]) -> StepFailure:
-    """The classified failure (kind, retryability, Retry-After from http.failure_for) with
-    Notion's own `code: message` as the text instead of the raw body."""
-    failure = failure_for(response, service=SERVICE, secrets=secrets)
-    try:
-        body = response.json()
-    except ValueError:
-        return failure
-    if not isinstance(body, dict) or not body.get("message"):
-        return failure
-    text = f"{SERVICE} answered {response.status_code} {body.get('code') or 'error'}: {body['message']}"
-    return StepFailure(
-        failure.error_type,
-        redact(text[:600], secrets),
-        retryable=failure.retryable,
-        retry_after_seconds=failure.retry_after_seconds,
-    )
+    return failure_for(response, service=SERVICE, secrets=secrets, describe=_describe)
 
 
 async def _client(deps: ExecutorDeps, request: StepRequest) -> Call:

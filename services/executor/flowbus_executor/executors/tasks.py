@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from flowbus_executor.deps import ExecutorDeps, connection_for, require, secret
-from flowbus_executor.http import failure_for, json_body, redact, send
+from flowbus_executor.http import failure_for, json_body, send
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
 from flowbus_shared.vault import Connection, VaultError
@@ -56,6 +56,12 @@ def _text(config: dict[str, Any], *names: str) -> str | None:
         if value not in (None, ""):
             return str(value)
     return None
+
+
+def _describe_asana(body: Any) -> str | None:
+    """Asana's error body: {"errors": [{"message": ...}]}."""
+    messages = [str(error["message"]) for error in body.get("errors") or [] if error.get("message")]
+    return "; ".join(messages) or None
 
 
 class Asana:
@@ -91,22 +97,7 @@ class Asana:
         return answer
 
     def _failure(self, response: httpx.Response) -> StepFailure:
-        # The status decides the classification; the message is Asana's `errors[].message`.
-        failure = failure_for(response, service=SERVICE, secrets=self._secrets)
-        try:
-            errors = response.json().get("errors")
-            messages = [str(error["message"]) for error in errors if error.get("message")]
-        except (ValueError, AttributeError, TypeError, KeyError):
-            messages = []
-        if not messages:
-            return failure
-        text = redact("; ".join(messages)[:500], self._secrets)
-        return StepFailure(
-            failure.error_type,
-            f"asana answered {response.status_code}: {text}",
-            retryable=failure.retryable,
-            retry_after_seconds=failure.retry_after_seconds,
-        )
+        return failure_for(response, service=SERVICE, secrets=self._secrets, describe=_describe_asana)
 
     def workspace(self, config: dict[str, Any]) -> str | None:
         return _text(config, "workspace") or _text(self.connection.secrets, "workspace", "workspace_gid")
