@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,38 +35,14 @@ class Reply:
 
 @contextmanager
 def raw_double(reply: Callable[[Recorded], Reply]) -> Iterator[HttpDouble]:
-    """Like http_double, but the test writes the whole answer: status, headers and bytes."""
-    double = HttpDouble(url="")
+    """The shared double, answering with exactly the status, headers and bytes of a Reply."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            recorded = Recorded(self.command, self.path, dict(self.headers.items()), raw.decode())
-            double.requests.append(recorded)
-            answer = reply(recorded)
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+    def respond(recorded: Recorded) -> tuple[int, bytes, dict[str, str]]:
+        answer = reply(recorded)
+        return answer.status, answer.body, answer.headers
 
-        do_GET = do_POST = _handle
-
-        def log_message(self, *_args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    double.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # A short poll interval: shutdown() waits for it.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with http_double(respond) as double:
         yield double
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager
