@@ -14,8 +14,9 @@ from flowbus_llm_gateway.pricing import load_catalogue
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.runtime import Context
+from flowbus_shared.schemas import LlmTokenEvent
 from flowbus_shared.step_worker import StepWorker
-from flowbus_shared.topics import STEPS_LLM
+from flowbus_shared.topics import LLM_TOKENS, STEPS_LLM
 from flowbus_shared.vault import ConnectionVault
 
 log = logging.getLogger("flowbus.llm_gateway")
@@ -28,6 +29,7 @@ class GatewayService:
         settings = settings or GatewaySettings()
         master_keys = context.settings.master_keys
         vault = ConnectionVault(context.store.engine, master_keys.get_secret_value() if master_keys else None)
+        self.bus = context.bus
         self.http = httpx.AsyncClient(timeout=settings.request_timeout_seconds)
         self.keys = ProviderKeys(vault)
         self.ledger = Ledger(context.store.engine)
@@ -42,9 +44,14 @@ class GatewayService:
             bus=context.bus,
             queue=STEPS_LLM,
             group=context.settings.group("llm-gateway"),
-            handlers=steps.handlers(self.gateway, local_rules=settings.llm_local_rules),
+            handlers=steps.handlers(
+                self.gateway, local_rules=settings.llm_local_rules, publish_token=self._publish_token
+            ),
             attempts=AttemptLog(context.store.engine),
         )
+
+    async def _publish_token(self, event: LlmTokenEvent) -> None:
+        await self.bus.publish(LLM_TOKENS, event, key=event.request_id)
 
     def register(self) -> None:
         self.worker.register()

@@ -5,7 +5,7 @@ and price the answer with the one cost function."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,7 +15,7 @@ from flowbus_llm_gateway.catalogue import ModelInfo
 from flowbus_llm_gateway.complexity import Complexity, score_query
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
-from flowbus_llm_gateway.model import ChatRequest, ChatResponse, Usage
+from flowbus_llm_gateway.model import ChatRequest, ChatResponse, StreamDelta, ToolCall, Usage
 from flowbus_llm_gateway.pricing import cost_usd
 from flowbus_llm_gateway.providers.anthropic import Anthropic
 from flowbus_llm_gateway.providers.base import Endpoint, Provider, ProviderError
@@ -33,6 +33,8 @@ def default_providers() -> dict[str, Provider]:
         "gemini": Gemini(),
     }
 
+
+DeltaSink = Callable[[StreamDelta], Awaitable[None]]
 
 # Output tokens assumed for a budget reservation when the request sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1024
@@ -89,11 +91,16 @@ class Gateway:
         model: str | None = None,
         task_type: str | None = None,
         charge: Charge | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> Answer:
         """Answer `request` from the best candidate that works. With a ledger and a `charge`,
         the worst-case cost over the candidates is reserved against the tenant's (and agent's)
         budget first, and settled with the provider-reported usage after (BudgetExceeded when
-        it does not fit: no provider is called)."""
+        it does not fit: no provider is called).
+
+        With `on_delta` the answer is streamed: each piece of text goes to `on_delta` as it
+        arrives. Fallback to the next candidate happens only while nothing has been passed on;
+        a stream that breaks after that raises a ProviderError marked `partial`."""
         endpoints = await self._keys.endpoints(tenant_id)
         usable = {name for name in endpoints if name in self._providers}
         if not usable:
@@ -113,9 +120,10 @@ class Gateway:
         async def attempt(candidate: ModelInfo) -> ChatResponse:
             adapter = self._providers[candidate.provider]
             endpoint: Endpoint = endpoints[candidate.provider]
-            return await adapter.complete(
-                self._http, endpoint, request.model_copy(update={"model": candidate.model})
-            )
+            asked = request.model_copy(update={"model": candidate.model})
+            if on_delta is None:
+                return await adapter.complete(self._http, endpoint, asked)
+            return await _streamed(adapter, self._http, endpoint, asked, candidate, on_delta)
 
         reservation = None
         if self._ledger is not None and charge is not None:
@@ -148,6 +156,48 @@ class Gateway:
                 complexity=str(complexity),
             )
         return Answer(response, chosen, cost, complexity)
+
+
+async def _streamed(
+    adapter: Provider,
+    http: httpx.AsyncClient,
+    endpoint: Endpoint,
+    request: ChatRequest,
+    candidate: ModelInfo,
+    on_delta: DeltaSink,
+) -> ChatResponse:
+    """One candidate's streamed answer, passed on piece by piece and assembled whole."""
+    content: list[str] = []
+    reasoning: list[str] = []
+    calls: list[ToolCall] = []
+    passed_on = False
+    try:
+        async for delta in adapter.stream(http, endpoint, request):
+            calls.extend(delta.tool_calls)
+            if delta.done:
+                return ChatResponse(
+                    id=delta.response_id or "",
+                    provider=candidate.provider,
+                    model=candidate.model,
+                    content="".join(content),
+                    reasoning="".join(reasoning),
+                    tool_calls=calls,
+                    finish_reason=delta.finish_reason or "stop",
+                    usage=delta.usage or Usage(),
+                )
+            content.append(delta.content)
+            reasoning.append(delta.reasoning)
+            if delta.content or delta.reasoning or delta.tool_calls:
+                passed_on = True
+                await on_delta(delta)
+    except ProviderError as error:
+        if passed_on:  # the caller has seen part of this answer: another model must not continue it
+            error.partial = True
+            error.retryable = False
+        raise
+    raise ProviderError(
+        candidate.provider, "broken_stream", "the stream ended without a final chunk", retryable=True
+    )
 
 
 __all__ = ["Answer", "Charge", "Gateway", "NoProvider", "ProviderError", "default_providers"]

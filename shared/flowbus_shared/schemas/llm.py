@@ -36,5 +36,5 @@ class LlmTokenEvent(Message):
     model: str | None = Field(default=None, max_length=200)
     usage: TokenUsage | None = None
 
-    def partition_key(self) -> str:
-        return self.execution_id or self.request_id
+    def partition_key(self) -> str:  # one request's pieces in order, on one partition
+        return self.request_id

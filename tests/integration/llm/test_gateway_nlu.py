@@ -19,7 +19,7 @@ from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.model import Usage
 from flowbus_llm_gateway.pricing import cost_usd
-from flowbus_shared.step_worker import StepFailure, run_step
+from flowbus_shared.step_worker import run_step
 from flowbus_shared.store import SqlEventStore, open_store
 from flowbus_shared.vault import ConnectionVault
 from tests.support.executor_deps import TEST_MASTER_KEYS, step_request
@@ -156,14 +156,19 @@ async def test_without_a_key_the_rules_answer_only_when_enabled(store: SqlEventS
     assert "no LLM provider key" in refused.error.message
 
 
-def test_a_step_failure_keeps_the_provider_error_class() -> None:
-    from flowbus_llm_gateway.providers.base import ProviderError
-
-    failure = steps._failure(
-        ProviderError("openai", "rate_limit", "slow down", retryable=True, retry_after_seconds=4)
-    )
-    assert isinstance(failure, StepFailure)
-    assert (failure.error_type, failure.retryable, failure.retry_after_seconds) == ("rate_limit", True, 4)
+async def test_a_step_failure_keeps_the_provider_error_class(store: SqlEventStore) -> None:
+    keys = ProviderKeys(ConnectionVault(store.engine, TEST_MASTER_KEYS))
+    limited = (429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"retry-after": "4"})
+    with http_double(lambda _r: limited) as double:
+        await keys.put("acme", "openai", "sk-a", base_url=f"{double.url}/v1")
+        async with httpx.AsyncClient() as client:
+            handler = steps.handlers(Gateway(client, keys, [CHEAP]), local_rules=False)
+            result = await run_step(
+                handler, step_request("nlu_analysis", {"text_input": "Refund A-1"}), executed_by="t"
+            )
+    assert result.error is not None
+    error = result.error
+    assert (error.error_type, error.retryable, error.retry_after_seconds) == ("rate_limit", True, 4)
 
 
 async def test_budgets_are_enforced_before_the_call_and_settled_with_real_usage(store: SqlEventStore) -> None:

@@ -39,6 +39,9 @@ class ProviderError(Exception):
         self.retryable = retryable
         self.status = status
         self.retry_after_seconds = retry_after_seconds
+        # Set when part of a streamed answer was already passed on: no fallback to another
+        # model (it would not continue the same text), but the whole request may be retried.
+        self.partial = False
 
 
 _KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")

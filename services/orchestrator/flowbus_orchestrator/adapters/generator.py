@@ -12,17 +12,11 @@ import httpx
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
-from flowbus_orchestrator.domain.planner import SERVICE_TYPES, PlanError, definition_from_plan
+from flowbus_orchestrator.domain.planner import PlanError, definition_from_plan
 from flowbus_orchestrator.domain.validation import DefinitionError, parse_definition
+from flowbus_shared.plans import PLAN_SCHEMA, PLANNER_PROMPT
 
-SYSTEM_PROMPT = (
-    "You plan business automations. Answer with one JSON object only: "
-    '{"steps": [{"step_id": str, "title": str, "description": str, "service": str, "action": str, '
-    '"parameters": object, "complexity": int}], "trigger": {"description": str, "service": str, '
-    '"event": str, "type": str}, "is_template": bool, "category": str}. '
-    f"Known services: {', '.join(sorted(SERVICE_TYPES))}; any other service name is allowed. "
-    "Steps run in the order given. A delay step takes parameters {delay_seconds} or {duration, unit}."
-)
+SYSTEM_PROMPT = f"{PLANNER_PROMPT} The schema: {json.dumps(PLAN_SCHEMA)}"
 
 
 class GenerationFailed(Exception):
@@ -57,7 +51,10 @@ class WorkflowGenerator:
                         {"role": "system", "content": SYSTEM_PROMPT},
                         {"role": "user", "content": request},
                     ],
-                    "response_format": {"type": "json_object"},
+                    "response_format": {
+                        "type": "json_schema",
+                        "json_schema": {"name": "workflow_plan", "schema": PLAN_SCHEMA},
+                    },
                     "user": tenant_id,
                 },
             )

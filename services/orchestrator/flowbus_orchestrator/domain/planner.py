@@ -12,17 +12,7 @@ import itertools
 import re
 from typing import Any
 
-SERVICE_TYPES = {
-    "gmail": "email_send",
-    "email": "email_send",
-    "slack": "slack_notification",
-    "hubspot": "hubspot_integration",
-    "salesforce": "salesforce_integration",
-    "delay": "delay",
-    "asana": "asana_integration",
-    "notion": "notion_integration",
-}
-
+from flowbus_shared.plans import SERVICE_TYPES
 
 # Step types whose executor picks an operation by `action` (create, update, search, ...).
 _ACTION_TYPES = frozenset({"hubspot_integration", "salesforce_integration", "notion_integration"})

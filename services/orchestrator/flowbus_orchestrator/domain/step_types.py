@@ -11,7 +11,7 @@ from typing import Literal
 Queue = Literal["orchestrator", "executor", "llm", "governance"]
 
 LOGIC_TYPES = frozenset({"conditional_logic", "parallel_execution", "delay", "approval_required"})
-LLM_TYPES = frozenset({"nlu_analysis"})
+LLM_TYPES = frozenset({"nlu_analysis", "llm_completion", "workflow_generation"})
 # flowbus's own: ask governance whether an agent may take an action before it does.
 GOVERNANCE_TYPES = frozenset({"governance_check"})
 EXECUTOR_TYPES = frozenset(

@@ -1,4 +1,4 @@
-"""Step handlers of `flowbus.steps.llm`: nlu_analysis through the routed providers.
+"""nlu_analysis through the routed providers.
 
 nlu_analysis asks for JSON against a schema holding the fields the workflows
 route on (intent, entities, priority, category, confidence, tasks, plus the
@@ -14,11 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowbus_llm_gateway.gateway import Charge, Gateway, NoProvider
-from flowbus_llm_gateway.ledger import BudgetExceeded
+from flowbus_llm_gateway.gateway import Gateway, NoProvider
 from flowbus_llm_gateway.local_nlu import local_nlu
 from flowbus_llm_gateway.model import ChatMessage, ChatRequest
-from flowbus_llm_gateway.providers.base import ProviderError
+from flowbus_llm_gateway.steps.calling import ask, max_tokens, provenance
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
 
@@ -61,13 +60,7 @@ def nlu_schema(config: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(NluResult.model_fields)}
 
 
-def _failure(error: ProviderError) -> StepFailure:
-    return StepFailure(
-        error.kind, str(error), retryable=error.retryable, retry_after_seconds=error.retry_after_seconds
-    )
-
-
-def handlers(gateway: Gateway, *, local_rules: bool) -> dict[str, StepHandler]:
+def nlu_analysis_handler(gateway: Gateway, *, local_rules: bool) -> StepHandler:
     async def nlu_analysis(request: StepRequest) -> dict[str, Any]:
         config = request.config
         text = config.get("text_input")
@@ -80,27 +73,14 @@ def handlers(gateway: Gateway, *, local_rules: bool) -> dict[str, StepHandler]:
                 ChatMessage(role="user", content=text),
             ],
             json_schema=nlu_schema(config),
-            max_tokens=int(config.get("max_tokens", 1024)),
+            max_tokens=max_tokens(config, 1024),
         )
         try:
-            answer = await gateway.complete(
-                request.tenant_id,
-                chat,
-                provider=config.get("provider"),
-                model=config.get("model"),
-                task_type="analysis",
-                charge=Charge(
-                    request.idempotency_key, request.execution_id, request.step_id, config.get("agent_id")
-                ),
-            )
+            answer = await ask(gateway, request, chat, task_type="analysis")
         except NoProvider as error:
             if local_rules:
                 return await local_nlu(request)
             raise StepFailure("no_provider", str(error)) from None
-        except ProviderError as error:
-            raise _failure(error) from None
-        except BudgetExceeded as error:
-            raise StepFailure("budget_exceeded", str(error)) from None
         try:
             parsed = NluResult.model_validate(json.loads(answer.response.content))
         except (ValueError, ValidationError) as error:
@@ -108,13 +88,6 @@ def handlers(gateway: Gateway, *, local_rules: bool) -> dict[str, StepHandler]:
             raise StepFailure(
                 "bad_response", f"the model's answer is not the asked JSON: {error}", retryable=True
             ) from None
-        return {
-            **parsed.model_dump(),
-            "provider": answer.model.provider,
-            "model": answer.model.model,
-            "usage": answer.response.usage.model_dump(),
-            "cost_usd": answer.cost_usd,
-            "complexity": str(answer.complexity),
-        }
+        return {**parsed.model_dump(), **provenance(answer)}
 
-    return {"nlu_analysis": nlu_analysis}
+    return nlu_analysis
