@@ -272,3 +272,21 @@ async def test_usage_filters(ledger: Ledger, store: SqlEventStore, tenant: str) 
             sa.select(sa.func.count()).select_from(llm_usage).where(llm_usage.c.tenant_id == tenant)
         )
         assert counted.scalar() == 3
+
+
+async def test_abandoned_reservations_are_released_after_the_timeout(ledger: Ledger, tenant: str) -> None:
+    await ledger.set_budget(tenant, "1", agent_id="bot")
+    await ledger.set_budget(tenant, "1")
+    request_id = rid()
+    await ledger.reserve(tenant, Decimal("0.4"), agent_id="bot", request_id=request_id)
+    await ledger.release_abandoned(timedelta(hours=1))  # too young: kept
+    held = await ledger.budget(tenant)
+    assert held is not None
+    assert held.reserved_usd == Decimal("0.4")
+    assert await ledger.release_abandoned(timedelta(0)) >= 1  # its process died: given back
+    for agent in (None, "bot"):
+        view = await ledger.budget(tenant, agent)
+        assert view is not None
+        assert (view.reserved_usd, view.spent_usd) == (0, 0)
+    with pytest.raises(LedgerError):
+        await ledger.settle(request_id, USAGE, PRICES, provider="openai", model="m")

@@ -1,18 +1,27 @@
-"""Wiring of the llm-gateway service."""
+"""Wiring of the llm-gateway service: the step worker on `flowbus.steps.llm`, the HTTP API,
+and the sweeper that releases budget reservations abandoned by crashed calls."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from datetime import timedelta
 
 import httpx
 
 from flowbus_llm_gateway import steps
+from flowbus_llm_gateway.api.app import create_api
 from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
-from flowbus_llm_gateway.pricing import load_catalogue
+from flowbus_llm_gateway.price_book import PriceBook
+from flowbus_llm_gateway.pricing import apply_overrides, catalogue_entries
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
+from flowbus_shared.auth import ApiKeys
+from flowbus_shared.http import Authenticator
+from flowbus_shared.http.server import HttpServer
 from flowbus_shared.runtime import Context
 from flowbus_shared.schemas import LlmTokenEvent
 from flowbus_shared.step_worker import StepWorker
@@ -26,17 +35,26 @@ class GatewayService:
     name = "llm-gateway"
 
     def __init__(self, context: Context, settings: GatewaySettings | None = None) -> None:
-        settings = settings or GatewaySettings()
+        self.settings = settings = settings or GatewaySettings()
+        engine = context.store.engine
         master_keys = context.settings.master_keys
-        vault = ConnectionVault(context.store.engine, master_keys.get_secret_value() if master_keys else None)
+        vault = ConnectionVault(engine, master_keys.get_secret_value() if master_keys else None)
+        entries = {
+            m.key: m.model_dump()
+            for m in apply_overrides(
+                catalogue_entries(settings.llm_catalogue_file), settings.llm_model_overrides
+            )
+        }
         self.bus = context.bus
         self.http = httpx.AsyncClient(timeout=settings.request_timeout_seconds)
         self.keys = ProviderKeys(vault)
-        self.ledger = Ledger(context.store.engine)
-        self.gateway = Gateway(self.http, self.keys, load_catalogue(), ledger=self.ledger)
+        self.ledger = Ledger(engine)
+        self.prices = PriceBook(engine, entries)
+        self.gateway = Gateway(self.http, self.keys, self.prices, ledger=self.ledger)
         if not master_keys:
             log.warning(
-                "no FLOWBUS_MASTER_KEYS: no provider keys can be stored, so nlu_analysis %s",
+                "no FLOWBUS_MASTER_KEYS: no provider keys can be stored, so nlu_analysis %s; "
+                "llm_completion and workflow_generation cannot run",
                 "answers with the rule-based NLU (local-rules)" if settings.llm_local_rules else "will fail",
             )
         self.worker = StepWorker(
@@ -47,19 +65,45 @@ class GatewayService:
             handlers=steps.handlers(
                 self.gateway, local_rules=settings.llm_local_rules, publish_token=self._publish_token
             ),
-            attempts=AttemptLog(context.store.engine),
+            attempts=AttemptLog(engine),
         )
+        self.api_keys = ApiKeys(engine)
+        self.server: HttpServer | None = None
+        if settings.llm_http_enabled:
+            api = create_api(self.gateway, self.keys, self.prices, self.ledger, Authenticator(self.api_keys))
+            self.server = HttpServer(api, settings.llm_http_host, settings.llm_http_port, name=self.name)
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def _publish_token(self, event: LlmTokenEvent) -> None:
         await self.bus.publish(LLM_TOKENS, event, key=event.request_id)
+
+    async def _sweep(self) -> None:
+        timeout = self.settings.llm_reservation_timeout_seconds
+        while True:
+            try:
+                released = await self.ledger.release_abandoned(timedelta(seconds=timeout))
+                if released:
+                    log.warning("released %d abandoned budget reservation(s)", released)
+            except Exception:  # the next sweep tries again; the service keeps running
+                log.exception("sweeping abandoned reservations failed")
+            await asyncio.sleep(min(timeout / 2, 60.0))
 
     def register(self) -> None:
         self.worker.register()
 
     async def start(self) -> None:
         await self.worker.start()
+        if self.server is not None:
+            await self.server.start()
+        self._sweeper = asyncio.create_task(self._sweep())
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self.server is not None:
+            await self.server.stop()
         await self.worker.stop()
         await self.http.aclose()
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import httpx
 
-from flowbus_llm_gateway.catalogue import ModelInfo
+from flowbus_llm_gateway.catalogue import ModelInfo, Prices
 from flowbus_llm_gateway.complexity import Complexity, score_query
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
 from flowbus_llm_gateway.model import ChatRequest, ChatResponse, StreamDelta, ToolCall, Usage
+from flowbus_llm_gateway.price_book import PriceBook
 from flowbus_llm_gateway.pricing import cost_usd
 from flowbus_llm_gateway.providers.anthropic import Anthropic
 from flowbus_llm_gateway.providers.base import Endpoint, Provider, ProviderError
@@ -67,7 +69,7 @@ class Gateway:
         self,
         http: httpx.AsyncClient,
         keys: ProviderKeys,
-        catalogue: list[ModelInfo],
+        catalogue: list[ModelInfo] | PriceBook,
         *,
         providers: dict[str, Provider] | None = None,
         breaker: CircuitBreaker | None = None,
@@ -81,6 +83,39 @@ class Gateway:
         self._providers = providers or default_providers()
         self._breaker = breaker or CircuitBreaker()
         self._clock = clock
+
+    async def models(self, tenant_id: str) -> list[ModelInfo]:
+        """The catalogue as the tenant sees it (with its own price overrides)."""
+        if isinstance(self._catalogue, PriceBook):
+            return await self._catalogue.models(tenant_id)
+        return self._catalogue
+
+    def _adapter(self, provider: str) -> Provider:
+        # A provider name the gateway has no adapter for is an OpenAI-compatible server
+        # (Ollama, vLLM, a proxy) at the base URL stored with its key.
+        adapter = self._providers.get(provider)
+        if adapter is None:
+            adapter = self._providers[provider] = OpenAICompatible(provider, max_tokens_field="max_tokens")
+        return adapter
+
+    def _self_hosted(self, usable: set[str], provider: str | None, model: str | None) -> list[ModelInfo]:
+        """An explicitly named model of a self-hosted OpenAI-compatible provider the catalogue does
+        not list: served at no price (add it with PUT /v1/llm/prices to give it one)."""
+        if model and "/" in model and not provider:
+            provider, model = model.split("/", 1)
+        if not provider or not model or provider in default_providers() or provider not in usable:
+            return []
+        free = Prices(input=0, output=0)
+        return [
+            ModelInfo(
+                provider=provider,
+                model=model,
+                context_window=1_000_000,
+                quality=0,
+                prices=free,
+                priced_on=date.today(),
+            )
+        ]
 
     async def complete(
         self,
@@ -102,23 +137,28 @@ class Gateway:
         arrives. Fallback to the next candidate happens only while nothing has been passed on;
         a stream that breaks after that raises a ProviderError marked `partial`."""
         endpoints = await self._keys.endpoints(tenant_id)
-        usable = {name for name in endpoints if name in self._providers}
+        usable = {
+            name for name, endpoint in endpoints.items() if name in self._providers or endpoint.base_url
+        }
         if not usable:
             raise NoProvider(f"tenant {tenant_id!r} has no LLM provider key (flowbus keys put ...)")
         text = "\n".join(message.content for message in request.messages if message.role != "assistant")
         _, complexity = score_query(text, task_type)
         prompt_tokens = estimate_request_tokens(request.messages)
+        catalogue = await self.models(tenant_id)
         if provider or model:
-            candidates = [c for c in explicit(self._catalogue, provider, model) if c.provider in usable]
+            candidates = [c for c in explicit(catalogue, provider, model) if c.provider in usable]
+            if not candidates:
+                candidates = self._self_hosted(usable, provider, model)
         else:
             needed = prompt_tokens + (request.max_tokens or 0)
-            candidates = rank(self._catalogue, complexity, needed_tokens=needed, available=usable)
+            candidates = rank(catalogue, complexity, needed_tokens=needed, available=usable)
         if not candidates:
             wanted = f"{provider or ''}/{model or ''}".strip("/") or f"a {complexity} query"
             raise NoProvider(f"no configured model can serve {wanted}")
 
         async def attempt(candidate: ModelInfo) -> ChatResponse:
-            adapter = self._providers[candidate.provider]
+            adapter = self._adapter(candidate.provider)
             endpoint: Endpoint = endpoints[candidate.provider]
             asked = request.model_copy(update={"model": candidate.model})
             if on_delta is None:

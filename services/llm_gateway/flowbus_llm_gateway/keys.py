@@ -1,6 +1,7 @@
 """Bring-your-own-key: each tenant's provider keys, sealed in the shared vault.
 
-A key is a vault connection of service `llm` named after the provider, with
+A key is a vault connection of service `llm` named `llm:<provider>` (apart from the
+executor's connections, which share the vault), with
 secrets `api_key` and, for self-hosted or proxied endpoints, `base_url`. Keys
 are never returned after they are stored, only their fingerprint, and they
 survive restarts (they live in the database, sealed by FLOWBUS_MASTER_KEYS).
@@ -12,6 +13,7 @@ from flowbus_llm_gateway.providers.base import Endpoint
 from flowbus_shared.vault import ConnectionVault, VaultError
 
 SERVICE = "llm"
+PREFIX = "llm:"
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
     "deepseek": "https://api.deepseek.com/v1",
@@ -27,20 +29,28 @@ class ProviderKeys:
     async def put(self, tenant_id: str, provider: str, api_key: str, base_url: str | None = None) -> str:
         """Store a tenant's key for `provider`; returns its fingerprint (the key is never shown again)."""
         secrets = {"api_key": api_key, **({"base_url": base_url} if base_url else {})}
-        return await self._vault.put(tenant_id, provider, SERVICE, secrets)
+        return await self._vault.put(tenant_id, f"{PREFIX}{provider}", SERVICE, secrets)
+
+    async def list(self, tenant_id: str) -> list[dict[str, str]]:
+        """The tenant's providers with their key fingerprints (never the keys)."""
+        return [
+            {"provider": row["name"].removeprefix(PREFIX), "fingerprint": row["fingerprint"]}
+            for row in await self._vault.list(tenant_id)
+            if row["service"] == SERVICE and row["name"].startswith(PREFIX)
+        ]
+
+    async def delete(self, tenant_id: str, provider: str) -> bool:
+        return await self._vault.delete(tenant_id, f"{PREFIX}{provider}")
 
     async def endpoints(self, tenant_id: str) -> dict[str, Endpoint]:
         """Every provider the tenant has a usable key for."""
         found: dict[str, Endpoint] = {}
-        for row in await self._vault.list(tenant_id):
-            if row["service"] != SERVICE:
-                continue
+        for row in await self.list(tenant_id):
+            provider = row["provider"]
             try:
-                connection = await self._vault.get(tenant_id, row["name"])
+                connection = await self._vault.get(tenant_id, f"{PREFIX}{provider}")
             except VaultError:
                 continue  # sealed with a key no longer configured: as if absent
-            base_url = str(connection.secrets.get("base_url") or DEFAULT_BASE_URLS.get(row["name"], ""))
-            found[row["name"]] = Endpoint(
-                base_url=base_url, api_key=str(connection.secrets.get("api_key", ""))
-            )
+            base_url = str(connection.secrets.get("base_url") or DEFAULT_BASE_URLS.get(provider, ""))
+            found[provider] = Endpoint(base_url=base_url, api_key=str(connection.secrets.get("api_key", "")))
         return found

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -172,6 +172,23 @@ class Ledger:
             row = (await conn.execute(sa.select(llm_budgets).where(*_key(tenant_id, agent_id)))).first()
         return None if row is None else self._view(row)
 
+    async def budgets(self, tenant_id: str) -> list[BudgetView]:
+        """The tenant's budget and its agents' budgets, tenant first."""
+        query = sa.select(llm_budgets).where(llm_budgets.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(query.order_by(llm_budgets.c.agent_id))
+            return [self._view(row) for row in rows]
+
+    async def release_abandoned(self, older_than: timedelta) -> int:
+        """Give back reservations older than `older_than`: their calls died with a process
+        (a crash between reserve and settle) and would otherwise hold budget forever."""
+        cutoff = datetime.now(UTC) - older_than
+        query = sa.select(llm_reservations.c.request_id).where(llm_reservations.c.created_at < cutoff)
+        async with self._engine.connect() as conn:
+            stale = list((await conn.execute(query)).scalars())
+        released = [request_id for request_id in stale if await self.release(request_id)]
+        return len(released)
+
     async def reserve(
         self, tenant_id: str, estimate_usd: Amount, *, agent_id: str | None = None, request_id: str
     ) -> Reservation:
@@ -293,8 +310,9 @@ class Ledger:
         since: datetime | None = None,
         execution_id: str | None = None,
         agent_id: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The tenant's usage rows, oldest first."""
+        """The tenant's usage rows, oldest first (the newest `limit` of them, when given)."""
         query = sa.select(llm_usage).where(llm_usage.c.tenant_id == tenant_id)
         if since is not None:
             query = query.where(llm_usage.c.recorded_at >= _utc(since))
@@ -302,10 +320,11 @@ class Ledger:
             if value is not None:
                 query = query.where(llm_usage.c[name] == value)
         async with self._engine.connect() as conn:
-            rows = await conn.execute(query.order_by(llm_usage.c.recorded_at, llm_usage.c.id))
+            newest_first = query.order_by(llm_usage.c.recorded_at.desc(), llm_usage.c.id.desc()).limit(limit)
+            rows = list(await conn.execute(newest_first))
             return [
                 {**row._mapping, "cost_usd": to_money(row.cost_usd), "recorded_at": _utc(row.recorded_at)}
-                for row in rows
+                for row in reversed(rows)
             ]
 
     async def totals(

@@ -48,11 +48,11 @@ def _or(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
-def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for name, value in extra.items():
         if isinstance(value, Mapping) and isinstance(merged.get(name), Mapping):
-            merged[name] = _deep_merge(merged[name], value)
+            merged[name] = deep_merge(merged[name], value)
         else:
             merged[name] = value
     return merged
@@ -65,22 +65,14 @@ def _split_key(key: str) -> tuple[str, str]:
     return provider, model
 
 
-def load_catalogue(
-    path: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any] | None] | None = None
-) -> list[ModelInfo]:
-    """The models of the catalogue at `path` (default: the bundled `catalogue.yaml`), with overrides.
-
-    `overrides` maps "provider/model" to a partial entry merged into the catalogue's
-    (nested `prices` merge field by field, so {"prices": {"input": 2.5}} changes one price);
-    a key the catalogue lacks adds a model (then the entry must be complete), and None
-    removes one. Every entry is validated; a malformed one raises CatalogueError.
-    """
+def catalogue_entries(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """The raw entries of the catalogue file at `path` (default: the bundled `catalogue.yaml`),
+    keyed "provider/model"."""
     source = Path(path) if path is not None else DEFAULT_CATALOGUE
     data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     raw = data.get("models") if isinstance(data, dict) else None
     if not isinstance(raw, list):
         raise CatalogueError(f"{source}: expected a top-level 'models' list")
-
     entries: dict[str, dict[str, Any]] = {}
     for item in raw:
         if not isinstance(item, dict):
@@ -89,21 +81,41 @@ def load_catalogue(
         if key in entries:
             raise CatalogueError(f"{source}: duplicate model {key}")
         entries[key] = item
+    return entries
 
+
+def apply_overrides(
+    entries: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Mapping[str, Any] | None] | None
+) -> list[ModelInfo]:
+    """`entries` with `overrides` merged, validated.
+
+    `overrides` maps "provider/model" to a partial entry merged into the catalogue's
+    (nested `prices` merge field by field, so {"prices": {"input": 2.5}} changes one price);
+    a key the catalogue lacks adds a model (then the entry must be complete), and None
+    removes one. A malformed entry raises CatalogueError.
+    """
+    merged: dict[str, dict[str, Any]] = {key: dict(entry) for key, entry in entries.items()}
     for key, change in (overrides or {}).items():
         provider, model = _split_key(key)
         if change is None:
-            entries.pop(key, None)
+            merged.pop(key, None)
             continue
         if not isinstance(change, Mapping):
             raise CatalogueError(f"override for {key} must be a mapping or null")
-        base = entries.get(key, {"provider": provider, "model": model})
-        entries[key] = _deep_merge(base, {**change, "provider": provider, "model": model})
+        base = merged.get(key, {"provider": provider, "model": model})
+        merged[key] = deep_merge(base, {**change, "provider": provider, "model": model})
 
     models: list[ModelInfo] = []
-    for key, entry in entries.items():
+    for key, entry in merged.items():
         try:
             models.append(ModelInfo.model_validate(entry))
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise CatalogueError(f"model {key}: {exc}") from exc
     return models
+
+
+def load_catalogue(
+    path: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any] | None] | None = None
+) -> list[ModelInfo]:
+    """The models of the catalogue at `path` (default: the bundled `catalogue.yaml`), with overrides."""
+    return apply_overrides(catalogue_entries(path), overrides)

@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from flowbus_llm_gateway.app import GatewayService
 from flowbus_llm_gateway.keys import ProviderKeys
+from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.bus import Delivery, KafkaBus, ensure_topics
 from flowbus_shared.runtime import Context, Runtime
 from flowbus_shared.schemas import LlmTokenEvent, StepRequest, StepResult
@@ -37,7 +38,11 @@ async def test_a_completion_streams_tokens_and_answers_on_kafka(
 
     pieces = ["Your ", "order ", "ships ", "today."]
     with http_double(openai_answer(pieces)) as provider:
-        runtime = Runtime(settings, [GatewayService], name="gateway-test")
+
+        def gateway_service(context: Context) -> GatewayService:
+            return GatewayService(context, GatewaySettings(llm_http_port=0))
+
+        runtime = Runtime(settings, [gateway_service], name="gateway-test")
         observer = KafkaBus(settings, client_name="observer")
         observer.subscribe(STEP_RESULTS, group="orchestrator", handler=on_result)
         observer.subscribe(LLM_TOKENS, group="viewer", handler=on_token)

@@ -77,12 +77,18 @@ class OpenAICompatible:
                 }
                 for t in request.tools
             ]
-        if request.json_schema is not None:
+        if request.json_schema == {"type": "object"}:  # any JSON object: JSON mode
+            body["response_format"] = {"type": "json_object"}
+        elif request.json_schema is not None:
             title = str(request.json_schema.get("title") or "response")
             name = re.sub(r"[^a-zA-Z0-9_-]", "_", title)[:64]
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": name, "schema": request.json_schema, "strict": True},
+                "json_schema": {
+                    "name": name,
+                    "schema": request.json_schema,
+                    "strict": strict_ready(request.json_schema),
+                },
             }
         if stream:
             body["stream"] = True
@@ -316,3 +322,22 @@ def _error_message(text: str) -> str:
         if data.get("message"):
             return str(data["message"])
     return text.strip()[:300]
+
+
+def strict_ready(schema: Any) -> bool:
+    """Whether OpenAI's strict structured outputs accept `schema`: every object closed
+    (additionalProperties false) with all its properties required. Other schemas are sent
+    non-strict (the model is guided, and the gateway validates the answer after)."""
+    if isinstance(schema, list):
+        return all(strict_ready(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False or set(schema.get("required") or []) != set(
+            properties
+        ):
+            return False
+    return all(
+        strict_ready(value) for key, value in schema.items() if key not in ("enum", "const", "default")
+    )
