@@ -287,6 +287,6 @@ async def test_abandoned_reservations_are_released_after_the_timeout(ledger: Led
     for agent in (None, "bot"):
         view = await ledger.budget(tenant, agent)
         assert view is not None
-        assert (view.reserved_usd, view.spent_usd) == (0, 0)
+        assert (view.reserved_usd, view.spent_usd) == (Decimal(0), Decimal(0))
     with pytest.raises(LedgerError):
         await ledger.settle(request_id, USAGE, PRICES, provider="openai", model="m")

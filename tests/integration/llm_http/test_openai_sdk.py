@@ -4,6 +4,7 @@ completions, tool calls, structured output, the model list, and errors it unders
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import openai
@@ -163,7 +164,10 @@ async def test_a_stream_that_breaks_after_output_ends_with_an_error_event(api: A
     assert "".join(seen) == "half of it"
     budget = await api.ledger.budget("acme")
     assert budget is not None
-    assert (budget.reserved_usd, budget.spent_usd) == (0, 0)  # the failed call's reservation was released
+    assert (budget.reserved_usd, budget.spent_usd) == (
+        Decimal(0),
+        Decimal(0),
+    )  # the failed call's reservation was released
 
 
 async def drain(stream: Any, seen: list[str]) -> None:
