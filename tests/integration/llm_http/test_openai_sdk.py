@@ -163,7 +163,7 @@ async def test_a_stream_that_breaks_after_output_ends_with_an_error_event(api: A
             await drain(stream, seen)
     assert "".join(seen) == "half of it"
     budget = await api.ledger.budget("acme")
-    assert budget is not None
+    assert budget is not None  # the failed call's reservation was released:
     assert (budget.reserved_usd, budget.spent_usd) == (
         Decimal(0),
         Decimal(0),
