@@ -6,7 +6,6 @@ command line, shell history or process list; nothing prints them back.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,9 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from flowbus_shared.settings import FlowbusSettings
-from flowbus_shared.store import open_store
-from flowbus_shared.vault import ConnectionVault, VaultError
+from flowbus_cli.database import on_database, vault_of
+from flowbus_shared.vault import ConnectionVault
 
 app = typer.Typer(
     help="Encrypted service credentials (API tokens, OAuth tokens, SMTP logins).", no_args_is_help=True
@@ -26,19 +24,7 @@ T = TypeVar("T")
 
 
 def _with_vault(work: Callable[[ConnectionVault], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = await open_store(FlowbusSettings().database_url)
-        keys = FlowbusSettings().master_keys
-        try:
-            return await work(ConnectionVault(store.engine, keys.get_secret_value() if keys else None))
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except VaultError as error:
-        typer.secho(f"error: {error}", err=True, fg="red")
-        raise typer.Exit(1) from None
+    return on_database(lambda engine: work(vault_of(engine)))
 
 
 @app.command("put")

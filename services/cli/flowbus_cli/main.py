@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
+from flowbus_cli.apikeys import app as apikeys_app
 from flowbus_cli.connections import app as connections_app
+from flowbus_cli.llm import app as llm_app
 from flowbus_cli.services import SERVICE_MODULES, factory
 from flowbus_shared.bus import ensure_topics
 from flowbus_shared.runtime import Runtime
@@ -28,6 +31,8 @@ db_app = typer.Typer(help="The event store's database.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.add_typer(connections_app, name="connections")
+app.add_typer(llm_app, name="llm")
+app.add_typer(apikeys_app, name="apikeys")
 
 ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERVICE_MODULES}, type=str)  # type: ignore[misc]
 
@@ -54,7 +59,7 @@ def serve(service: Annotated[ServiceName, typer.Argument(help="the service to ru
     _configure_logging(settings)
     name = str(service.value)
     runtime = Runtime(settings, [factory(name)], name=f"flowbus-{name}")
-    asyncio.run(runtime.run_until_signalled())
+    uvloop.run(runtime.run_until_signalled())  # a faster event loop for long-running services
 
 
 @app.command()
@@ -67,7 +72,7 @@ def dev(
     settings = embedded_settings(database)
     _configure_logging(settings)
     runtime = Runtime(settings, [factory(name) for name in SERVICE_MODULES], name="flowbus-dev")
-    asyncio.run(runtime.run_until_signalled())
+    uvloop.run(runtime.run_until_signalled())
 
 
 @app.command("demo")
