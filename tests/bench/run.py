@@ -9,10 +9,11 @@ import platform
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import open_store
-from tests.bench import executor_bench, kafka_roundtrip, orchestrator_bench, store_appends
+from tests.bench import executor_bench, gateway_bench, kafka_roundtrip, orchestrator_bench, store_appends
 from tests.bench.stats import ms
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
 
@@ -88,9 +89,47 @@ async def measure() -> list[str]:
                 f"| executor, {label}, {in_flight} in flight: steps/s, p99 | "
                 f"{figures['steps_per_s']:,.0f}/s, {ms(figures['p99'])} |"
             )
+        rows += gateway_rows(await gateway_bench.gateway_figures(settings, url))
     finally:
         await drop_pg_database(name)
     return rows
+
+
+def gateway_rows(figures: dict[str, Any]) -> list[str]:
+    direct = figures["direct"]
+    rows = [
+        f"| LLM double called directly, one at a time: p50 / p99; 32 in flight | "
+        f"{ms(direct['p50'])} / {ms(direct['p99'])}; {direct['per_s']:,.0f} req/s |"
+    ]
+    for key, label in (("gateway", "flowbus llm-gateway (HTTP)"), ("litellm", "LiteLLM proxy (HTTP)")):
+        found = figures.get(key)
+        if isinstance(found, str) or found is None:
+            rows.append(f"| {label} | not measured: {found} |")
+            continue
+        rows.append(
+            f"| {label}: added latency p50 / p99 over the double; 32 in flight | "
+            f"+{ms(found['p50'] - direct['p50'])} / +{ms(found['p99'] - direct['p99'])}; "
+            f"{found['per_s']:,.0f} req/s |"
+        )
+    kafka = figures["kafka"]
+    rows.append(
+        f"| flowbus llm-gateway (Kafka llm_completion steps): p50 / p99 one at a time; saturated | "
+        f"{ms(kafka['p50'])} / {ms(kafka['p99'])}; {kafka['per_s']:,.0f} steps/s |"
+    )
+    return rows
+
+
+async def measure_gateway_only() -> list[str]:
+    settings = FlowbusSettings(kafka_bootstrap_servers=require_kafka(), topic_partitions=6)
+    name, url = await create_pg_database()
+    try:
+        return [
+            "| what | figure |",
+            "| --- | --- |",
+            *gateway_rows(await gateway_bench.gateway_figures(settings, url)),
+        ]
+    finally:
+        await drop_pg_database(name)
 
 
 def write_readme(path: Path, rows: list[str]) -> None:
@@ -107,7 +146,11 @@ def write_readme(path: Path, rows: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path, help="write the figures into this README")
+    parser.add_argument("--only", choices=["gateway"], help="measure one part (printed, not written)")
     args = parser.parse_args()
+    if args.only == "gateway":
+        print("\n".join(asyncio.run(measure_gateway_only())))
+        return
     rows = asyncio.run(measure())
     print("\n".join(rows))
     if args.readme:

@@ -290,3 +290,20 @@ async def test_abandoned_reservations_are_released_after_the_timeout(ledger: Led
         assert (view.reserved_usd, view.spent_usd) == (Decimal(0), Decimal(0))
     with pytest.raises(LedgerError):
         await ledger.settle(request_id, USAGE, PRICES, provider="openai", model="m")
+
+
+async def test_without_a_budget_nothing_is_held_and_settling_is_idempotent(
+    ledger: Ledger, tenant: str
+) -> None:
+    reservation = await ledger.reserve(tenant, "5", request_id=rid())
+    assert not reservation.held
+    first = await ledger.settle(reservation, USAGE, PRICES, provider="openai", model="m", step_id="s")
+    again = await ledger.settle(reservation, USAGE, PRICES, provider="openai", model="m", step_id="s")
+    assert again == first
+    rows = await ledger.usage(tenant)
+    assert [(row["request_id"], row["step_id"], row["cost_usd"]) for row in rows] == [
+        (reservation.request_id, "s", first)
+    ]
+    assert not await ledger.release(reservation)
+    await ledger.set_budget(tenant, "1")  # from now on calls are reserved against it
+    assert (await ledger.reserve(tenant, "0.5", request_id=rid())).held

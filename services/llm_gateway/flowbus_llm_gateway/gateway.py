@@ -180,7 +180,7 @@ class Gateway:
             )
         except BaseException:
             if reservation is not None and self._ledger is not None and charge is not None:
-                await self._ledger.release(charge.request_id)  # the call failed: give the estimate back
+                await self._ledger.release(reservation)  # the call failed: give the estimate back
             raise
         cost = cost_usd(response.usage, chosen.prices)
         if reservation is not None and self._ledger is not None and charge is not None:

@@ -5,15 +5,18 @@ updates, `UPDATE ... WHERE spent + reserved + estimate <= limit`, in one transac
 re-checks the condition under the row lock and SQLite's `BEGIN IMMEDIATE` serialises writers, so a
 limit is never overspent by more than one request's estimate-vs-cost error. Settling books the real
 cost (`pricing.cost_usd`), frees the estimate and deletes the reservation in one transaction; the
-reservation is the idempotency key, so settling twice counts once. No budget row means unlimited.
+reservation is the idempotency key, so settling twice counts once. No budget row means unlimited:
+then nothing is reserved (one read) and settling is one insert, idempotent on the request id; a
+budget set while such a call is in flight counts the calls reserved after it.
 `month` budgets roll over: from a new month on, `spent` starts again from zero. Money is
 `Numeric(18, 8)` in tables and `Decimal` in Python; SQL sums are rounded to 8 places (SQLite floats).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, get_args
@@ -123,6 +126,7 @@ class Reservation:
     tenant_id: str
     agent_id: str | None
     estimate_usd: Decimal
+    held: bool = True  # False: no budget applies, nothing was reserved
 
 
 class Ledger:
@@ -198,6 +202,8 @@ class Ledger:
         reservation = Reservation(request_id, tenant_id, agent_id, to_money(estimate_usd))
         if reservation.estimate_usd < 0:
             raise ValueError("an estimate cannot be negative")
+        if not await self._budgeted(tenant_id, agent_id):
+            return replace(reservation, held=False)
         try:
             async with self._engine.begin() as conn:
                 settled = sa.select(llm_usage.c.id).where(llm_usage.c.request_id == request_id)
@@ -206,7 +212,10 @@ class Ledger:
                 tenant_charged = await self._charge(conn, reservation, None)
                 agent_charged = agent_id is not None and await self._charge(conn, reservation, agent_id)
                 charged = {"tenant_charged": tenant_charged, "agent_charged": agent_charged}
-                insert = llm_reservations.insert().values(**asdict(reservation), **charged)
+                who = {"request_id": request_id, "tenant_id": tenant_id, "agent_id": agent_id}
+                insert = llm_reservations.insert().values(
+                    **who, estimate_usd=reservation.estimate_usd, **charged
+                )
                 await conn.execute(insert.values(created_at=datetime.now(UTC)))
         except IntegrityError:
             async with self._engine.connect() as conn:
@@ -215,6 +224,42 @@ class Ledger:
                 raise LedgerError(f"request {request_id!r} is already in use") from None
             return Reservation(request_id, held.tenant_id, held.agent_id, to_money(held.estimate_usd))
         return reservation
+
+    @asynccontextmanager
+    async def _single(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement: no BEGIN/COMMIT round trips on PostgreSQL (autocommit);
+        SQLite, whose writers are serialised by BEGIN IMMEDIATE, gets a short transaction."""
+        if self._postgres:
+            async with self._engine.connect() as conn:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            async with self._engine.begin() as conn:
+                yield conn
+
+    async def _budgeted(self, tenant_id: str, agent_id: str | None) -> bool:
+        """Whether a budget applies to the tenant or the agent (one read, outside a transaction)."""
+        query = (
+            sa.select(llm_budgets.c.agent_id)
+            .where(llm_budgets.c.tenant_id == tenant_id, llm_budgets.c.agent_id.in_(["", agent_id or ""]))
+            .limit(1)
+        )
+        async with self._single() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def _record_unbudgeted(
+        self, reservation: Reservation, usage_row: dict[str, Any], cost: Decimal
+    ) -> Decimal:
+        """Settle a call no budget applied to: one insert, idempotent on the request id."""
+        table = pg_insert(llm_usage) if self._postgres else sqlite_insert(llm_usage)
+        insert = table.values(**usage_row, cost_usd=cost, recorded_at=datetime.now(UTC))
+        statement = insert.on_conflict_do_nothing(index_elements=[llm_usage.c.request_id]).returning(
+            llm_usage.c.id
+        )
+        async with self._single() as conn:
+            if (await conn.execute(statement)).first() is not None:
+                return cost
+            recorded = sa.select(llm_usage.c.cost_usd).where(llm_usage.c.request_id == reservation.request_id)
+            return to_money((await conn.execute(recorded)).scalar_one())
 
     async def _charge(self, conn: AsyncConnection, reservation: Reservation, agent_id: str | None) -> bool:
         """Add the estimate to one budget's reserved amount if it fits; False when there is no such budget.
@@ -278,6 +323,19 @@ class Ledger:
         """Record the call's real cost and close its reservation; a second settle returns the recorded cost."""
         request_id = reservation if isinstance(reservation, str) else reservation.request_id
         cost = to_money(cost_usd(usage, prices))
+        if isinstance(reservation, Reservation) and not reservation.held:
+            row = {
+                "tenant_id": reservation.tenant_id,
+                "execution_id": execution_id,
+                "step_id": step_id,
+                "agent_id": reservation.agent_id or agent_id,
+                "request_id": request_id,
+                "provider": provider,
+                "model": model,
+                **usage.model_dump(),
+                "complexity": complexity,
+            }
+            return await self._record_unbudgeted(reservation, row, cost)
         async with self._engine.begin() as conn:
             held = await self._take(conn, request_id)
             if held is None:
@@ -294,8 +352,11 @@ class Ledger:
             await conn.execute(insert.values(cost_usd=cost, recorded_at=datetime.now(UTC)))
         return cost
 
-    async def release(self, request_id: str) -> bool:
+    async def release(self, reservation: Reservation | str) -> bool:
         """Give back the reservation of a call that failed before any usage; False if there is none."""
+        if isinstance(reservation, Reservation) and not reservation.held:
+            return False
+        request_id = reservation if isinstance(reservation, str) else reservation.request_id
         async with self._engine.begin() as conn:
             held = await self._take(conn, request_id)
             if held is None:
