@@ -36,6 +36,7 @@ def default_providers() -> dict[str, Provider]:
     }
 
 
+BUILT_IN = frozenset(default_providers())
 DeltaSink = Callable[[StreamDelta], Awaitable[None]]
 
 # Output tokens assumed for a budget reservation when the request sets no max_tokens.
@@ -103,7 +104,7 @@ class Gateway:
         not list: served at no price (add it with PUT /v1/llm/prices to give it one)."""
         if model and "/" in model and not provider:
             provider, model = model.split("/", 1)
-        if not provider or not model or provider in default_providers() or provider not in usable:
+        if not provider or not model or provider in BUILT_IN or provider not in usable:
             return []
         free = Prices(input=0, output=0)
         return [
@@ -141,7 +142,10 @@ class Gateway:
             name for name, endpoint in endpoints.items() if name in self._providers or endpoint.base_url
         }
         if not usable:
-            raise NoProvider(f"tenant {tenant_id!r} has no LLM provider key (flowbus keys put ...)")
+            raise NoProvider(
+                f"tenant {tenant_id!r} has no LLM provider key "
+                "(add one with `flowbus llm keys put PROVIDER` or PUT /v1/llm/keys/PROVIDER)"
+            )
         text = "\n".join(message.content for message in request.messages if message.role != "assistant")
         _, complexity = score_query(text, task_type)
         prompt_tokens = estimate_request_tokens(request.messages)
