@@ -20,6 +20,8 @@ class ToolCall(BaseModel):
     id: str
     name: str
     arguments: str = ""  # JSON text, as providers send it
+    # Gemini's thoughtSignature: opaque, and required back with the call in the next turn.
+    signature: str | None = None
 
 
 class ChatMessage(BaseModel):

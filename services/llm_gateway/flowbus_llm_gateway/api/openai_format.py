@@ -47,6 +47,13 @@ class CallSpec(_Lenient):
     id: str
     type: Literal["function"] = "function"
     function: CallFunction
+    # Where Google's OpenAI-compatible API puts a Gemini thought signature.
+    extra_content: dict[str, Any] | None = None
+
+    def signature(self) -> str | None:
+        google = (self.extra_content or {}).get("google")
+        found = google.get("thought_signature") if isinstance(google, dict) else None
+        return found if isinstance(found, str) else None
 
 
 class MessageIn(_Lenient):
@@ -110,7 +117,9 @@ def to_chat_request(body: CompletionIn) -> ChatRequest:
             name=m.name,
             tool_call_id=m.tool_call_id,
             tool_calls=[
-                ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
+                ToolCall(
+                    id=c.id, name=c.function.name, arguments=c.function.arguments, signature=c.signature()
+                )
                 for c in m.tool_calls or []
             ],
         )
@@ -152,16 +161,19 @@ def usage_out(usage: Usage) -> dict[str, Any]:
     }
 
 
-def _calls_out(calls: list[ToolCall], *, indexed: bool) -> list[dict[str, Any]]:
-    return [
-        {
+def calls_out(calls: list[ToolCall], *, indexed: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, c in enumerate(calls):
+        call: dict[str, Any] = {
             **({"index": i} if indexed else {}),
             "id": c.id,
             "type": "function",
             "function": {"name": c.name, "arguments": c.arguments},
         }
-        for i, c in enumerate(calls)
-    ]
+        if c.signature:  # as Google's OpenAI-compatible API returns it, to be sent back next turn
+            call["extra_content"] = {"google": {"thought_signature": c.signature}}
+        out.append(call)
+    return out
 
 
 def extension(answer: Answer) -> dict[str, Any]:
@@ -184,7 +196,7 @@ class Completion:
         response = answer.response
         message: dict[str, Any] = {"role": "assistant", "content": response.content or None}
         if response.tool_calls:
-            message["tool_calls"] = _calls_out(response.tool_calls, indexed=False)
+            message["tool_calls"] = calls_out(response.tool_calls, indexed=False)
         if response.reasoning:
             message["reasoning_content"] = response.reasoning
         return {
@@ -220,7 +232,7 @@ class Completion:
         model = answer.model.key
         out = b""
         if answer.response.tool_calls:
-            out += self.chunk(model, {"tool_calls": _calls_out(answer.response.tool_calls, indexed=True)})
+            out += self.chunk(model, {"tool_calls": calls_out(answer.response.tool_calls, indexed=True)})
         out += self.chunk(model, {}, _finish(answer.response.finish_reason))
         if include_usage:
             out += sse(

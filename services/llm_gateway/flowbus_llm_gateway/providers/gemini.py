@@ -220,7 +220,12 @@ def _message_parts(message: ChatMessage, names: dict[str, str]) -> list[dict[str
             args = json.loads(call.arguments) if call.arguments else {}
         except ValueError:
             args = {}
-        parts.append({"functionCall": {"name": call.name, "args": args if isinstance(args, dict) else {}}})
+        part: dict[str, Any] = {
+            "functionCall": {"name": call.name, "args": args if isinstance(args, dict) else {}}
+        }
+        if call.signature:
+            part["thoughtSignature"] = call.signature
+        parts.append(part)
     return parts
 
 
@@ -246,6 +251,9 @@ def _parts(candidate: dict[str, Any], first_index: int) -> tuple[str, str, list[
                     id=str(call.get("id") or f"call_{index}"),
                     name=str(call.get("name") or ""),
                     arguments=json.dumps(call.get("args") or {}),
+                    signature=part.get("thoughtSignature")
+                    if isinstance(part.get("thoughtSignature"), str)
+                    else None,
                 )
             )
         elif isinstance(part.get("text"), str):
