@@ -35,7 +35,7 @@ def asyncapi_document(settings: FlowbusSettings) -> dict[str, Any]:
                 "contentType": "application/json",
                 "summary": (model.__doc__ or "").strip().split("\n")[0],
                 "payload": {"$ref": f"#/components/schemas/{name}"},
-                "bindings": {"kafka": {"key": {"type": "string", "description": "the execution id"}}},
+                "bindings": {"kafka": {"key": {"type": "string", "description": spec.key}}},
             }
             channel_messages[name] = {"$ref": f"#/components/messages/{name}"}
         channels[channel_id] = {
@@ -57,7 +57,8 @@ def asyncapi_document(settings: FlowbusSettings) -> dict[str, Any]:
         "info": {
             "title": "flowbus",
             "version": __version__,
-            "description": "Kafka topics of flowbus. Every message is JSON, keyed by execution id, and carries "
+            "description": "Kafka topics of flowbus. Every message is JSON, keyed by execution id (LLM tokens by "
+            "request), and carries "
             "`type` and `schema_version`; unknown fields are refused.",
         },
         "servers": {

@@ -1,7 +1,8 @@
 """The topic catalogue: every topic flowbus uses, what it carries and who reads it.
 
-Names are `<prefix>.<suffix>` (FLOWBUS_TOPIC_PREFIX). Every message is keyed by
-execution id, so one execution's messages stay in order on one partition.
+Names are `<prefix>.<suffix>` (FLOWBUS_TOPIC_PREFIX). Messages are keyed by
+execution id, so one execution's messages stay in order on one partition; LLM
+token events are keyed by request (one step attempt), which keeps their order too.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class TopicSpec:
     codec: Codec[Any]
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
+    key: str = "the execution id"
 
 
 TRIGGERS = TopicSpec(
@@ -102,6 +104,7 @@ LLM_TOKENS = TopicSpec(
     Codec([LlmTokenEvent]),
     ("llm-gateway",),
     ("observers",),
+    key="the request id (`<execution>:<step>:<attempt>`)",
 )
 GOVERNANCE_DECISIONS = TopicSpec(
     "governance-decisions",
