@@ -112,3 +112,38 @@ class TestCancel:
         assert h.state.status == "cancelled"
         assert [kind for kind, _ in h.cancel().events] == ["command.rejected"]
         h.replay_matches()
+
+
+class TestGovernanceVerdicts:
+    def test_approval_required_waits_for_governances_decision(self) -> None:
+        h = started(define(step("check", "governance_check", "act"), step("act")))
+        verdict = {"verdict": "approval_required", "reason": "supervised agent", "expires_in_seconds": 300}
+        h.succeed("check", verdict)
+        assert h.state.status == "waiting_approval"
+        (asked,) = h.of("approval.requested")
+        assert asked["reason"] == "supervised agent"
+        # governance expires it at 300 s; the orchestrator's own timer is a later safety net
+        assert asked["expires_at"] == (EPOCH + timedelta(seconds=360)).isoformat()
+        assert h.pending == []
+        h.approve("check", by="governance")
+        assert h.pending_steps() == ["act"]
+        h.succeed("act")
+        assert h.state.status == "completed"
+        h.replay_matches()
+
+    def test_allow_goes_straight_on(self) -> None:
+        h = started(define(step("check", "governance_check", "act"), step("act")))
+        h.succeed("check", {"verdict": "allow", "reason": "autonomous agent"})
+        assert "approval.requested" not in h.types()
+        assert h.pending_steps() == ["act"]
+        h.replay_matches()
+
+    def test_a_rejection_by_governance_fails_the_step(self) -> None:
+        h = started(define(step("check", "governance_check", "act"), step("act")))
+        h.succeed(
+            "check", {"verdict": "approval_required", "reason": "needs a human", "expires_in_seconds": 60}
+        )
+        h.reject("check", reason="approval expired")
+        assert h.state.status == "failed"
+        assert "act" not in h.requested_steps()
+        h.replay_matches()

@@ -44,6 +44,10 @@ class Decision:
     cancel_timers: list[str] = field(default_factory=list)
 
 
+# How long after governance's own expiry the orchestrator gives up on hearing its decision.
+GOVERNANCE_EXPIRY_GRACE = 60.0
+
+
 def timer_id(execution_id: str, step_id: str, attempt: int, purpose: str) -> str:
     return f"{execution_id}:{step_id}:{attempt}:{purpose}"
 
@@ -220,8 +224,15 @@ class Progress:
     def _run_approval_required(self, step: StepDefinition, scope: list[str], attempt: int) -> None:
         self.request_approval(step, scope, attempt, str(step.config.get("reason", "approval required")))
 
-    def request_approval(self, step: StepDefinition, scope: list[str], attempt: int, reason: str) -> None:
-        value = step.config.get("expires_in_seconds")
+    def request_approval(
+        self,
+        step: StepDefinition,
+        scope: list[str],
+        attempt: int,
+        reason: str,
+        expires_in: float | None = None,
+    ) -> None:
+        value = step.config.get("expires_in_seconds") if expires_in is None else expires_in
         expires = float(value) if isinstance(value, int | float) and value > 0 else None
         expires_at = self.at(expires) if expires is not None else None
         self.emit(
@@ -245,6 +256,14 @@ class Progress:
         exported = self._exports(step, output)
         if exported:
             self.emit("variables.set", values=exported)
+        if step.type == "governance_check" and output.get("verdict") == "approval_required":
+            # Governance holds the approval (and its expiry) and sends the decision as an
+            # approve or reject command; the timer here is only a safety net for a lost one.
+            wait = output.get("expires_in_seconds")
+            net = float(wait) + GOVERNANCE_EXPIRY_GRACE if isinstance(wait, int | float) else None
+            reason = str(output.get("reason") or "governance requires approval")
+            self.request_approval(step, scope, attempt, reason, expires_in=net)
+            return
         threshold = step.confidence_threshold
         if confidence is not None and threshold is not None and confidence < threshold:
             self.request_approval(
