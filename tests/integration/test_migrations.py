@@ -25,6 +25,12 @@ TABLES = {
     "llm_usage",
     "llm_budgets",
     "llm_reservations",
+    "api_keys",
+    "llm_prices",
+    "audit_records",
+    "audit_heads",
+    "governance_agents",
+    "governance_approvals",
 }
 
 

@@ -1,0 +1,1 @@
+"""The governance HTTP API: agents, checks, approvals, feedback and the audit log."""
