@@ -69,7 +69,9 @@ async def data_transformation(request: StepRequest) -> dict[str, Any]:
 DEFAULT_BEHAVIOURS: dict[str, Behaviour] = {"data_transformation": data_transformation}
 
 
-def step_workers(steps: TestSteps, step_types: list[str]) -> list[ServiceFactory]:
+def step_workers(
+    steps: TestSteps, step_types: list[str], *, skip_queues: frozenset[str] = frozenset()
+) -> list[ServiceFactory]:
     def factory(queue: str) -> Callable[[Context], Service]:
         def create(context: Context) -> Service:
             return StepWorker(
@@ -83,7 +85,7 @@ def step_workers(steps: TestSteps, step_types: list[str]) -> list[ServiceFactory
 
         return create
 
-    return [factory(queue) for queue in STEP_QUEUES]
+    return [factory(queue) for queue in STEP_QUEUES if queue not in skip_queues]
 
 
 class System:
@@ -116,13 +118,20 @@ class System:
 
 @asynccontextmanager
 async def running_system(
-    settings: FlowbusSettings, steps: TestSteps, step_types: list[str], *, with_workers: bool = True
+    settings: FlowbusSettings,
+    steps: TestSteps,
+    step_types: list[str],
+    *,
+    with_workers: bool = True,
+    services: dict[str, ServiceFactory] | None = None,
 ) -> AsyncIterator[System]:
+    """`services` maps a step queue to the real service that answers it instead of test steps."""
     from flowbus_orchestrator.app import create_service
 
-    factories: list[ServiceFactory] = [create_service]
+    real = services or {}
+    factories: list[ServiceFactory] = [create_service, *real.values()]
     if with_workers:
-        factories += step_workers(steps, step_types)
+        factories += step_workers(steps, step_types, skip_queues=frozenset(real))
     runtime = Runtime(settings, factories, name="flowbus-test")
     await runtime.start()
     try:

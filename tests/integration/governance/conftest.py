@@ -20,7 +20,7 @@ from flowbus_governance.domain.policy import default_policy
 from flowbus_governance.governance import Governance
 from flowbus_governance.notifier import ApprovalNotifier
 from flowbus_shared.auth import ApiKeys, Role
-from flowbus_shared.bus import MemoryBus
+from flowbus_shared.bus import MemoryBus, ensure_topics
 from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
 from flowbus_shared.settings import FlowbusSettings
@@ -69,3 +69,10 @@ async def api(tmp_path: Path) -> AsyncIterator[GovernanceApi]:
     finally:
         await server.stop()
         await store.close()
+
+
+@pytest.fixture
+async def system_settings(kafka_settings: FlowbusSettings, pg_url: str) -> FlowbusSettings:
+    settings = kafka_settings.model_copy(update={"database_url": pg_url})
+    await ensure_topics(settings)
+    return settings
