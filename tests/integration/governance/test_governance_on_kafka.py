@@ -84,7 +84,7 @@ async def test_an_approval_through_the_api_lets_the_execution_continue(
         await system.register(workflow(f"gov-{topic_prefix}", "send_email"))
         execution_id = await start(system, f"gov-{topic_prefix}", tenant)
         waiting = await system.wait_for_status(execution_id, "waiting_approval")
-        approval_id = waiting.steps["check"].output["approval_id"]
+        approval_id = (waiting.steps["check"].output or {})["approval_id"]
         assert governance.server is not None
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{governance.server.port}",
@@ -94,7 +94,7 @@ async def test_an_approval_through_the_api_lets_the_execution_continue(
             assert approved.status_code == 200, approved.text
         done = await system.wait_for_status(execution_id, "completed")
         assert done.steps["act"].output == {"sent": True}
-        assert done.steps["learn"].output["new_confidence"] == pytest.approx(0.76)
+        assert (done.steps["learn"].output or {})["new_confidence"] == pytest.approx(0.76)
         agent = await governance.governance.agents.get(tenant, "mailer")
         assert agent is not None
         assert agent.confidence == pytest.approx(0.76)
