@@ -200,3 +200,21 @@ async def test_concurrent_confidence_changes_are_never_lost(
     ]
     verification = await audit.verify(tenant)
     assert (verification.ok, verification.checked) == (True, 2 + 20 + 5)
+
+
+async def test_a_cause_moves_confidence_once(agents: AgentRepository, tenant: str) -> None:
+    await agents.register(tenant, "a1", name="A")
+
+    def plus(status: str, confidence: float) -> tuple[str, float]:
+        return status, round(confidence + 0.05, 6)
+
+    first = await agents.change_confidence(tenant, "a1", plus, cause="feedback:7")
+    again = await agents.change_confidence(tenant, "a1", plus, cause="feedback:7")
+    assert first is not None
+    assert again is not None
+    assert first[1].confidence == 0.55
+    assert again[0] == again[1]
+    assert again[1].confidence == 0.55
+    other = await agents.change_confidence(tenant, "a1", plus, cause="feedback:8")
+    assert other is not None
+    assert other[1].confidence == 0.6

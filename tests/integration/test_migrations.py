@@ -31,6 +31,7 @@ TABLES = {
     "audit_heads",
     "governance_agents",
     "governance_approvals",
+    "governance_outcome_causes",
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flowbus_governance.adapters.audit import AuditLog, utc
-from flowbus_governance.adapters.tables import governance_agents
+from flowbus_governance.adapters.tables import governance_agents, governance_outcome_causes
 
 ConfidenceRule = Callable[[str, float], tuple[str, float]]
 # Maturity levels, weakest first (paused and deprecated are none): a move up one is a promotion.
@@ -228,12 +228,25 @@ class AgentRepository:
         """Atomic read-modify-write of status and confidence: `compute(old_status, old_confidence)`
         returns the new pair, computed and written under the row lock and audited with it.
 
-        Returns (before, after), or None if the agent does not exist. An out-of-range confidence from
-        `compute` raises ValueError and changes nothing."""
+        Returns (before, after), or None if the agent does not exist. A `cause` already counted
+        changes nothing (before and after are the same): a redelivered outcome or a repeated
+        feedback id moves confidence once. An out-of-range confidence from `compute` raises
+        ValueError and changes nothing."""
         async with self._engine.begin() as conn:
             before = await self._locked(conn, tenant_id, agent_id)
             if before is None:
                 return None
+            causes = governance_outcome_causes.c
+            seen = sa.select(causes.cause).where(
+                causes.tenant_id == tenant_id, causes.agent_id == agent_id, causes.cause == cause
+            )
+            if (await conn.execute(seen)).first() is not None:
+                return before, before
+            await conn.execute(
+                governance_outcome_causes.insert().values(
+                    tenant_id=tenant_id, cause=cause, agent_id=agent_id, recorded_at=datetime.now(UTC)
+                )
+            )
             new_status, new_confidence = compute(before.status, before.confidence)
             values = {"status": _status(new_status), "confidence": _confidence(new_confidence)}
             after = await self._write(conn, tenant_id, agent_id, values)

@@ -58,6 +58,14 @@ governance_agents = sa.Table(
     sa.Column("updated_at", Moment, nullable=False),
 )
 
+governance_outcome_causes = sa.Table(
+    "governance_outcome_causes",
+    metadata,
+    sa.Column("tenant_id", sa.String(200), primary_key=True),
+    sa.Column("agent_id", sa.String(200), primary_key=True),
+    sa.Column("cause", sa.String(400), primary_key=True),
+    sa.Column("recorded_at", Moment, nullable=False),
+)
 governance_approvals = sa.Table(
     "governance_approvals",
     metadata,

@@ -54,6 +54,13 @@ def upgrade() -> None:
         sa.Column("created_at", Moment, nullable=False),
         sa.Column("updated_at", Moment, nullable=False),
     )
+    op.create_table(  # the causes already counted: an outcome or feedback moves confidence once
+        "governance_outcome_causes",
+        sa.Column("tenant_id", sa.String(200), primary_key=True),
+        sa.Column("agent_id", sa.String(200), primary_key=True),
+        sa.Column("cause", sa.String(400), primary_key=True),
+        sa.Column("recorded_at", Moment, nullable=False),
+    )
     op.create_table(
         "governance_approvals",
         sa.Column("approval_id", sa.String(40), primary_key=True),
@@ -88,6 +95,7 @@ def downgrade() -> None:
     op.drop_index("ix_governance_approvals_state_expires", table_name="governance_approvals")
     op.drop_table("governance_approvals")
     op.drop_table("governance_agents")
+    op.drop_table("governance_outcome_causes")
     op.drop_table("audit_heads")
     op.drop_index("ix_audit_records_tenant_kind", table_name="audit_records")
     op.drop_index("ix_audit_records_tenant_agent", table_name="audit_records")
