@@ -14,6 +14,7 @@ import uvloop
 
 from flowbus_cli.apikeys import app as apikeys_app
 from flowbus_cli.connections import app as connections_app
+from flowbus_cli.governance import agents_app, approvals_app, audit_app
 from flowbus_cli.llm import app as llm_app
 from flowbus_cli.services import SERVICE_MODULES, factory
 from flowbus_shared.bus import ensure_topics
@@ -33,6 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(connections_app, name="connections")
 app.add_typer(llm_app, name="llm")
 app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(agents_app, name="agents")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(audit_app, name="audit")
 
 ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERVICE_MODULES}, type=str)  # type: ignore[misc]
 
