@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from flowbus_executor.settings import ExecutorSettings
+from flowbus_governance.settings import GovernanceSettings
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.settings import FlowbusSettings
 
@@ -14,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_setting_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
-    fields = [*FlowbusSettings.model_fields, *ExecutorSettings.model_fields, *GatewaySettings.model_fields]
+    fields = [
+        *FlowbusSettings.model_fields,
+        *ExecutorSettings.model_fields,
+        *GatewaySettings.model_fields,
+        *GovernanceSettings.model_fields,
+    ]
     missing = [name for name in fields if f"`FLOWBUS_{name.upper()}`" not in readme]
     assert missing == []
 
