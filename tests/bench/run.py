@@ -13,7 +13,14 @@ from typing import Any
 
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import open_store
-from tests.bench import executor_bench, gateway_bench, kafka_roundtrip, orchestrator_bench, store_appends
+from tests.bench import (
+    executor_bench,
+    gateway_bench,
+    governance_bench,
+    kafka_roundtrip,
+    orchestrator_bench,
+    store_appends,
+)
 from tests.bench.stats import ms
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
 
@@ -89,6 +96,7 @@ async def measure() -> list[str]:
                 f"| executor, {label}, {in_flight} in flight: steps/s, p99 | "
                 f"{figures['steps_per_s']:,.0f}/s, {ms(figures['p99'])} |"
             )
+        rows += await governance_bench.governance_figures(settings, url)
         rows += gateway_rows(await gateway_bench.gateway_figures(settings, url))
     finally:
         await drop_pg_database(name)
@@ -119,15 +127,15 @@ def gateway_rows(figures: dict[str, Any]) -> list[str]:
     return rows
 
 
-async def measure_gateway_only() -> list[str]:
+async def measure_only(part: str) -> list[str]:
     settings = FlowbusSettings(kafka_bootstrap_servers=require_kafka(), topic_partitions=6)
     name, url = await create_pg_database()
     try:
-        return [
-            "| what | figure |",
-            "| --- | --- |",
-            *gateway_rows(await gateway_bench.gateway_figures(settings, url)),
-        ]
+        if part == "governance":
+            rows = await governance_bench.governance_figures(settings, url)
+        else:
+            rows = gateway_rows(await gateway_bench.gateway_figures(settings, url))
+        return ["| what | figure |", "| --- | --- |", *rows]
     finally:
         await drop_pg_database(name)
 
@@ -146,10 +154,10 @@ def write_readme(path: Path, rows: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path, help="write the figures into this README")
-    parser.add_argument("--only", choices=["gateway"], help="measure one part (printed, not written)")
+    parser.add_argument("--only", choices=["gateway", "governance"], help="measure one part (printed only)")
     args = parser.parse_args()
-    if args.only == "gateway":
-        print("\n".join(asyncio.run(measure_gateway_only())))
+    if args.only:
+        print("\n".join(asyncio.run(measure_only(args.only))))
         return
     rows = asyncio.run(measure())
     print("\n".join(rows))
