@@ -6,12 +6,16 @@
   for the approve or reject command governance sends when a person decides or it expires.
 - agent_outcome (config: agent_id, success, optional impact `high`|`low`, cause): moves the
   agent's confidence, and its maturity with it.
+- agent_register (config: agent_id, name, category, agent_type, capabilities, owner): registers
+  the agent, or updates those fields of an existing one (status and confidence are not set
+  this way: they follow outcomes, or an admin).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flowbus_governance.adapters.agents import AgentExists
 from flowbus_governance.governance import Governance, Where
 from flowbus_shared.schemas import StepRequest
 from flowbus_shared.step_worker import StepFailure, StepHandler
@@ -70,4 +74,40 @@ def handlers(governance: Governance) -> dict[str, StepHandler]:
             "new_status": after.status,
         }
 
-    return {"governance_check": governance_check, "agent_outcome": agent_outcome}
+    async def agent_register(request: StepRequest) -> dict[str, Any]:
+        config = request.config
+        agent_id = _text(config, "agent_id")
+        fields: dict[str, Any] = {}
+        for name in ("name", "category", "agent_type", "owner"):
+            if name in config:
+                if not isinstance(config[name], str):
+                    raise StepFailure("invalid_config", f"{name} must be a string")
+                fields[name] = config[name]
+        if "capabilities" in config:
+            capabilities = config["capabilities"]
+            if not isinstance(capabilities, list) or not all(isinstance(c, str) for c in capabilities):
+                raise StepFailure("invalid_config", "capabilities must be a list of strings")
+            fields["capabilities"] = capabilities
+        agents = governance.agents
+        existing = await agents.get(request.tenant_id, agent_id)
+        created = False
+        if existing is None:
+            try:
+                agent = await agents.register(request.tenant_id, agent_id, **{"name": agent_id, **fields})
+                created = True
+            except AgentExists:  # registered meanwhile by another request: update it instead
+                agent = await agents.update(request.tenant_id, agent_id, **fields)
+        else:
+            agent = await agents.update(request.tenant_id, agent_id, **fields)
+        return {
+            "agent_id": agent_id,
+            "created": created,
+            "status": agent.status,
+            "confidence": agent.confidence,
+        }
+
+    return {
+        "governance_check": governance_check,
+        "agent_outcome": agent_outcome,
+        "agent_register": agent_register,
+    }

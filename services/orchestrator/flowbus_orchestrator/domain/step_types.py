@@ -13,8 +13,8 @@ Queue = Literal["orchestrator", "executor", "llm", "governance"]
 LOGIC_TYPES = frozenset({"conditional_logic", "parallel_execution", "delay", "approval_required"})
 LLM_TYPES = frozenset({"nlu_analysis", "llm_completion", "workflow_generation"})
 # flowbus's own: ask governance whether an agent may take an action before it does, and
-# report an agent step's outcome (its confidence follows).
-GOVERNANCE_TYPES = frozenset({"governance_check", "agent_outcome"})
+# report an agent step's outcome (its confidence follows), and register agents.
+GOVERNANCE_TYPES = frozenset({"governance_check", "agent_outcome", "agent_register"})
 EXECUTOR_TYPES = frozenset(
     {
         "task_creation",
