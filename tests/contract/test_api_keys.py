@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
 
 from flowbus_shared.auth import ApiKeys, role_allows
-from flowbus_shared.store import SqlEventStore, open_store
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
+from flowbus_shared.store import SqlEventStore
 
 
 @pytest.fixture

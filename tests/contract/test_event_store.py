@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,15 +19,7 @@ from flowbus_shared.store import (
     Snapshot,
     SqlEventStore,
     TimerSpec,
-    open_store,
 )
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
 
 
 def stream() -> str:

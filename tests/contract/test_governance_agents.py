@@ -4,26 +4,12 @@ updates that are atomic read-modify-writes even when many run at once."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from flowbus_governance.adapters.agents import AgentExists, AgentNotFound, AgentRepository
 from flowbus_governance.adapters.audit import AuditLog
-from flowbus_shared.store import SqlEventStore, open_store
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the session
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
+from flowbus_shared.store import SqlEventStore
 
 
 @pytest.fixture

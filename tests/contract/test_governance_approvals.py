@@ -5,8 +5,6 @@ in the transaction that changes them."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,21 +19,9 @@ from flowbus_governance.adapters.approvals import (
     payload_hash,
 )
 from flowbus_governance.adapters.audit import AuditLog
-from flowbus_shared.store import SqlEventStore, open_store
+from flowbus_shared.store import SqlEventStore
 
 PAYLOAD = {"to": "ceo@example.com", "subject": "Q3", "amount": 1200.0, "lines": [1, 2]}
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the session
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

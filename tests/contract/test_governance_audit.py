@@ -4,8 +4,6 @@ the change it records, reproduces its hashes from what is stored, and exposes an
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,19 +11,7 @@ import pytest
 
 from flowbus_governance.adapters.audit import GENESIS_HASH, AuditLog, canonicalise, entry_hash
 from flowbus_governance.adapters.tables import audit_heads, audit_records
-from flowbus_shared.store import SqlEventStore, open_store
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the session
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
+from flowbus_shared.store import SqlEventStore
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -23,7 +22,7 @@ from flowbus_llm_gateway.ledger import (
 )
 from flowbus_llm_gateway.model import Usage
 from flowbus_llm_gateway.pricing import cost_usd
-from flowbus_shared.store import SqlEventStore, open_store
+from flowbus_shared.store import SqlEventStore
 
 PRICES = Prices(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, reasoning=20.0)
 USAGE = Usage(
@@ -35,18 +34,6 @@ USAGE = Usage(
 )
 FLAT = Prices(input=1.0, output=1.0)  # 50,000 input tokens cost exactly 0.05 USD
 FIVE_CENTS = Usage(input_tokens=50_000)
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the session
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

@@ -4,30 +4,16 @@ and never showing a secret outside the executor that uses it."""
 from __future__ import annotations
 
 import base64
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
 
-from flowbus_shared.store import SqlEventStore, open_store
+from flowbus_shared.store import SqlEventStore
 from flowbus_shared.vault import ConnectionVault, VaultError, connections
 
 OLD = "old:" + base64.b64encode(b"o" * 32).decode()
 NEW = "new:" + base64.b64encode(b"n" * 32).decode()
 SECRETS = {"token": "xoxb-very-secret-token", "workspace": "T123"}
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the session
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    opened = await open_store(database_url)
-    yield opened
-    await opened.close()
 
 
 async def test_secrets_are_sealed_at_rest_and_open_again(store: SqlEventStore, tenant: str) -> None:

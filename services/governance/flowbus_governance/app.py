@@ -3,8 +3,6 @@ API, and the sweeper that expires due approvals and delivers decisions to the or
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from fastapi import FastAPI
@@ -23,6 +21,7 @@ from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.auth import ApiKeys
 from flowbus_shared.http import Authenticator, install_problem_handlers
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepWorker
 from flowbus_shared.topics import STEPS_GOVERNANCE
@@ -83,16 +82,10 @@ class GovernanceService:
             self.server = HttpServer(
                 api, settings.governance_http_host, settings.governance_http_port, name=self.name
             )
-        self._sweeper: asyncio.Task[None] | None = None
+        self.sweeper = Periodic(
+            self.notifier.sweep, settings.governance_sweep_interval_seconds, name="governance approval sweep"
+        )
         log.info("governance: policy %s", policy.version)
-
-    async def _sweep(self) -> None:
-        while True:
-            try:
-                await self.notifier.sweep()
-            except Exception:  # the next sweep tries again; the service keeps running
-                log.exception("sweeping approvals failed")
-            await asyncio.sleep(self.settings.governance_sweep_interval_seconds)
 
     def register(self) -> None:
         self.worker.register()
@@ -101,13 +94,10 @@ class GovernanceService:
         await self.worker.start()
         if self.server is not None:
             await self.server.start()
-        self._sweeper = asyncio.create_task(self._sweep())
+        self.sweeper.start()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self.sweeper.stop()
         if self.server is not None:
             await self.server.stop()
         await self.worker.stop()

@@ -3,8 +3,6 @@ and the sweeper that releases budget reservations abandoned by crashed calls."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -22,6 +20,7 @@ from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.auth import ApiKeys
 from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.schemas import LlmTokenEvent
 from flowbus_shared.step_worker import StepWorker
@@ -72,21 +71,17 @@ class GatewayService:
         if settings.llm_http_enabled:
             api = create_api(self.gateway, self.keys, self.prices, self.ledger, Authenticator(self.api_keys))
             self.server = HttpServer(api, settings.llm_http_host, settings.llm_http_port, name=self.name)
-        self._sweeper: asyncio.Task[None] | None = None
+        every = min(settings.llm_reservation_timeout_seconds / 2, 60.0)
+        self.sweeper = Periodic(self._release_abandoned, every, name="llm reservation sweep")
 
     async def _publish_token(self, event: LlmTokenEvent) -> None:
         await self.bus.publish(LLM_TOKENS, event, key=event.request_id)
 
-    async def _sweep(self) -> None:
-        timeout = self.settings.llm_reservation_timeout_seconds
-        while True:
-            try:
-                released = await self.ledger.release_abandoned(timedelta(seconds=timeout))
-                if released:
-                    log.warning("released %d abandoned budget reservation(s)", released)
-            except Exception:  # the next sweep tries again; the service keeps running
-                log.exception("sweeping abandoned reservations failed")
-            await asyncio.sleep(min(timeout / 2, 60.0))
+    async def _release_abandoned(self) -> None:
+        timeout = timedelta(seconds=self.settings.llm_reservation_timeout_seconds)
+        released = await self.ledger.release_abandoned(timeout)
+        if released:
+            log.warning("released %d abandoned budget reservation(s)", released)
 
     def register(self) -> None:
         self.worker.register()
@@ -95,13 +90,10 @@ class GatewayService:
         await self.worker.start()
         if self.server is not None:
             await self.server.start()
-        self._sweeper = asyncio.create_task(self._sweep())
+        self.sweeper.start()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self.sweeper.stop()
         if self.server is not None:
             await self.server.stop()
         await self.worker.stop()
