@@ -4,7 +4,7 @@ api_call. (The vault's master keys are shared settings: FLOWBUS_MASTER_KEYS.)"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,14 @@ class ExecutorSettings(BaseSettings):
     hubspot_api_url: str = Field(default="https://api.hubapi.com", description="HubSpot API")
     salesforce_api_version: str = Field(
         default="v60.0", description="Salesforce REST version (the instance URL comes from the connection)"
+    )
+    llm_gateway_url: str | None = Field(
+        default=None,
+        description="the llm-gateway's OpenAI-compatible API (e.g. http://127.0.0.1:8400/v1), for steps that "
+        "ask a model (knowledge summaries, project briefs, agents)",
+    )
+    llm_gateway_api_key: SecretStr | None = Field(
+        default=None, description="a `service` API key for the llm-gateway (acts for each step's tenant)"
     )
     api_call_allowed_hosts: list[str] = Field(
         default_factory=list,
