@@ -147,3 +147,22 @@ class TestGovernanceVerdicts:
         assert h.state.status == "failed"
         assert "act" not in h.requested_steps()
         h.replay_matches()
+
+    def test_a_step_that_pauses_for_approval_runs_again_once_approved(self) -> None:
+        h = started(define(step("agent", "agent_execution", "after"), step("after")))
+        paused = {
+            "verdict": "approval_required",
+            "resume_after_approval": True,
+            "reason": "send_email needs a person",
+            "expires_in_seconds": 120,
+        }
+        h.succeed("agent", paused)
+        assert h.state.status == "waiting_approval"
+        h.approve("agent", by="governance")
+        assert h.pending_steps() == ["agent"]  # attempt 2 of the same step, not the next one
+        assert h.state.run("agent").attempt == 2
+        h.succeed("agent", {"answer": "done"})
+        assert h.pending_steps() == ["after"]
+        h.succeed("after")
+        assert h.state.status == "completed"
+        h.replay_matches()

@@ -39,6 +39,11 @@ class CheckIn(BaseModel):
     action: str = Field(min_length=1, max_length=200)
     payload: dict[str, Any] = Field(default_factory=dict)
     require_approval: bool = False
+    # The workflow step asking (an agent's tool call inside it): an approval it opens is sent
+    # to the orchestrator for that step when decided.
+    execution_id: str | None = Field(default=None, min_length=1, max_length=200)
+    step_id: str | None = Field(default=None, min_length=1, max_length=200)
+    attempt: int = Field(default=1, ge=1)
 
 
 class DecisionIn(BaseModel):

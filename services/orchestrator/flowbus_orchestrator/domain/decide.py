@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
-from flowbus_orchestrator.domain.progression import Decision, Progress
+from flowbus_orchestrator.domain.progression import Decision, Progress, resumes_after_approval
 from flowbus_orchestrator.domain.state import ExecutionState, fold
 from flowbus_shared.schemas import (
     ApproveStep,
@@ -268,6 +268,10 @@ def _approval(progress: Progress, message: ApproveStep | RejectStep) -> None:
             confidence=None,
             output={"approved_by": message.approved_by, "comment": message.comment},
         )
+    elif resumes_after_approval(progress.state.run(step.id).output):
+        # The step paused itself for a person (an agent's risky tool call): run it again.
+        progress.enter(step.id, scope, visit=False)
+        return
     progress.advance(step, scope)
 
 

@@ -48,6 +48,11 @@ class Decision:
 GOVERNANCE_EXPIRY_GRACE = 60.0
 
 
+def resumes_after_approval(output: object) -> bool:
+    """A step that paused itself for an approval (`resume_after_approval`) runs again once approved."""
+    return isinstance(output, dict) and output.get("resume_after_approval") is True
+
+
 def timer_id(execution_id: str, step_id: str, attempt: int, purpose: str) -> str:
     return f"{execution_id}:{step_id}:{attempt}:{purpose}"
 
@@ -256,7 +261,9 @@ class Progress:
         exported = self._exports(step, output)
         if exported:
             self.emit("variables.set", values=exported)
-        if step.type == "governance_check" and output.get("verdict") == "approval_required":
+        if output.get("verdict") == "approval_required" and (
+            step.type == "governance_check" or resumes_after_approval(output)
+        ):
             # Governance holds the approval (and its expiry) and sends the decision as an
             # approve or reject command; the timer here is only a safety net for a lost one.
             wait = output.get("expires_in_seconds")
