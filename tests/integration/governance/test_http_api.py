@@ -184,3 +184,26 @@ async def test_the_audit_chain_verifies_and_finds_a_tampered_row(api: Governance
     assert tampered["ok"] is False
     assert any(str(target) in problem for problem in tampered["problems"])
     assert (other["ok"], other["checked"]) == (True, 0)
+
+
+async def test_a_check_naming_a_workflow_step_ties_its_approval_to_that_step(api: GovernanceApi) -> None:
+    await api.governance.agents.register(
+        "acme", "mailer", name="Mailer", status="supervised", confidence=0.75
+    )
+    body = {
+        "agent_id": "mailer",
+        "action": "send_email",
+        "execution_id": "exec-5",
+        "step_id": "agent",
+        "attempt": 2,
+    }
+    async with api.client(role="operator") as operator:
+        held = (await operator.post("/v1/governance/check", json=body)).json()
+        await operator.post(f"/v1/approvals/{held['approval_id']}/reject", json={"comment": "not this one"})
+    (command,) = api.commands()
+    assert (command["type"], command["execution_id"], command["step_id"]) == (
+        "command.reject",
+        "exec-5",
+        "agent",
+    )
+    assert command["reason"] == "not this one"

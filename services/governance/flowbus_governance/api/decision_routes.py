@@ -25,7 +25,7 @@ from flowbus_governance.adapters.approvals import (
     PayloadMismatch,
 )
 from flowbus_governance.adapters.audit import AuditEntry
-from flowbus_governance.governance import Governance
+from flowbus_governance.governance import Governance, Where
 from flowbus_shared.auth import Principal
 from flowbus_shared.http import ApiError, Authenticator
 
@@ -71,6 +71,7 @@ def decision_router(governance: Governance, auth: Authenticator, notify: Notify)
             body.action,
             body.payload,
             require_approval=body.require_approval,
+            where=Where(body.execution_id, body.step_id, body.attempt),
         )
         return result.as_output()
 
