@@ -32,6 +32,19 @@ TABLES = {
     "governance_agents",
     "governance_approvals",
     "governance_outcome_causes",
+    "knowledge_facts",
+    "cached_records",
+    "ledger_accounts",
+    "ledger_entries",
+    "ledger_lines",
+    "finance_sequences",
+    "customer_invoices",
+    "draft_orders",
+    "projects",
+    "project_milestones",
+    "project_status_snapshots",
+    "contracts",
+    "staffing_assignments",
 }
 
 

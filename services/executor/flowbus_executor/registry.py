@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flowbus_executor.deps import ExecutorDeps
-from flowbus_executor.executors import connectors, crm, data, email, gmail, notion, slack, tasks, web
+from flowbus_executor.executors import (
+    analysis,
+    connectors,
+    crm,
+    data,
+    email,
+    finance,
+    gmail,
+    knowledge,
+    notion,
+    projects,
+    slack,
+    tasks,
+    web,
+)
 from flowbus_shared.step_worker import StepHandler
 
 Contribution = Callable[[ExecutorDeps], dict[str, StepHandler]]
@@ -21,6 +35,10 @@ MODULES: list[Contribution] = [
     notion.handlers,
     gmail.handlers,
     crm.handlers,
+    knowledge.handlers,
+    finance.handlers,
+    analysis.handlers,
+    projects.handlers,
 ]
 
 
