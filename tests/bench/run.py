@@ -15,6 +15,7 @@ from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import open_store
 from tests.bench import (
     executor_bench,
+    finance_bench,
     gateway_bench,
     governance_bench,
     kafka_roundtrip,
@@ -96,6 +97,7 @@ async def measure() -> list[str]:
                 f"| executor, {label}, {in_flight} in flight: steps/s, p99 | "
                 f"{figures['steps_per_s']:,.0f}/s, {ms(figures['p99'])} |"
             )
+        rows += await finance_bench.finance_rows(url)
         rows += await governance_bench.governance_figures(settings, url)
         rows += gateway_rows(await gateway_bench.gateway_figures(settings, url))
     finally:
@@ -133,6 +135,8 @@ async def measure_only(part: str) -> list[str]:
     try:
         if part == "governance":
             rows = await governance_bench.governance_figures(settings, url)
+        elif part == "finance":
+            rows = await finance_bench.finance_rows(url)
         else:
             rows = gateway_rows(await gateway_bench.gateway_figures(settings, url))
         return ["| what | figure |", "| --- | --- |", *rows]
@@ -154,7 +158,9 @@ def write_readme(path: Path, rows: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path, help="write the figures into this README")
-    parser.add_argument("--only", choices=["gateway", "governance"], help="measure one part (printed only)")
+    parser.add_argument(
+        "--only", choices=["gateway", "governance", "finance"], help="measure one part (printed only)"
+    )
     args = parser.parse_args()
     if args.only:
         print("\n".join(asyncio.run(measure_only(args.only))))
