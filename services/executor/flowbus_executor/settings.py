@@ -29,6 +29,14 @@ class ExecutorSettings(BaseSettings):
     llm_gateway_api_key: SecretStr | None = Field(
         default=None, description="a `service` API key for the llm-gateway (acts for each step's tenant)"
     )
+    governance_url: str | None = Field(
+        default=None,
+        description="the governance service (e.g. http://127.0.0.1:8500), which every agent step's tool "
+        "call is checked with; agents refuse to run without it",
+    )
+    governance_api_key: SecretStr | None = Field(
+        default=None, description="a `service` API key for governance (acts for each step's tenant)"
+    )
     api_call_allowed_hosts: list[str] = Field(
         default_factory=list,
         description="hosts or CIDRs api_call may reach although private, loopback or link-local (SSRF guard)",

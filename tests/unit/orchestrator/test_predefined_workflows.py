@@ -161,7 +161,7 @@ class TestPredefinedWorkflows:
         order = {"order_id": 1001, "order_number": "#1001", "total_price": "19.99"}
         h = started(predefined("shopify_to_ledger_sync"), order)
         h.run_executor(executor({}))
-        assert h.request("ledger_mapping").config == {"order_id": 1001, "action": "order_to_ledger"}
+        assert h.request("ledger_mapping").config == {"order": order}
         assert h.request("notify_success").config["message"] == "Order #1001 synced to ledger for 19.99"
         assert h.state.status == "completed"
         h.replay_matches()

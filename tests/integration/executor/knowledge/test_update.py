@@ -87,10 +87,11 @@ async def test_facts_are_per_tenant(run: Run, deps: ExecutorDeps, tenant: str) -
 async def test_bad_facts_are_a_permanent_invalid_config(run: Run) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({}, "missing facts"),
-        ({"facts": "Acme Corp signed"}, "missing facts"),
+        ({"facts": "Acme Corp signed"}, "facts must be a list"),
         ({"facts": [{"subject": "Acme Corp", "predicate": "signed"}]}, "facts[0] lacks object"),
-        ({"facts": [FACTS[0], "Acme Corp"]}, "facts[1] must be an object"),
-        ({"facts": [FACTS[0]], "subject": "Globex"}, "not both"),
+        ({"facts": [FACTS[0], "Acme Corp"]}, "facts[1] lacks subject"),
+        ({"facts": [FACTS[0], 7]}, "facts[1] must be an object"),
+        ({"facts": [FACTS[0]], "object": "Globex"}, "not both"),
         ({"subject": "Acme Corp", "predicate": "tags", "object": ["a", "b"]}, "config.object must be text"),
         ({"subject": "x" * 501, "predicate": "is", "object": "long"}, "longer than 500"),
         ({"facts": [FACTS[0]] * 501}, "at most 500"),
@@ -99,3 +100,20 @@ async def test_bad_facts_are_a_permanent_invalid_config(run: Run) -> None:
         error_type, message = failure(await run("knowledge_update", config))
         assert error_type == "invalid_config"
         assert reason in message, (config, message)
+
+
+async def test_texts_about_one_subject_as_the_contract_workflow_sends_them(
+    run: Run, deps: ExecutorDeps, tenant: str
+) -> None:
+    config = {
+        "update_type": "obligation",
+        "subject": "C-17",
+        "facts": ["Pay within 30 days", "Renew by 2027-01-31"],
+    }
+    result = output(await run("knowledge_update", config))
+    assert result["stored"] == 2
+    rows = await stored(deps, tenant)
+    assert sorted((row.subject, row.predicate, row.object) for row in rows) == [
+        ("C-17", "obligation", "Pay within 30 days"),
+        ("C-17", "obligation", "Renew by 2027-01-31"),
+    ]

@@ -60,23 +60,41 @@ def _fact(item: Any, where: str, default_source: str | None) -> NewFact:
 
 
 def parse_facts(config: dict[str, Any]) -> list[NewFact]:
-    """`facts` (a list) or one fact given as `subject`/`predicate`/`object`; `source` is the default source."""
+    """`facts` (a list) or one fact given as `subject`/`predicate`/`object`; `source` is the default source.
+
+    With `facts`, `subject` and `predicate` (or the monolith's `update_type`) are defaults for the
+    items, and an item may be plain text: the object of a fact about that subject (how the
+    predefined contract workflow stores a contract's obligations). Without a predicate the
+    relation is "states"."""
     default_source = text_option(config, "source")
     if default_source is not None and len(default_source) > SOURCE_MAX:
         raise invalid(f"source is longer than {SOURCE_MAX} characters")
     listed = config.get("facts")
-    single = any(config.get(name) not in (None, "") for name in ("subject", "predicate", "object"))
-    if listed not in (None, []) and single:
-        raise invalid("give either facts or subject/predicate/object, not both")
-    if single:
-        return [_fact(config, "config", default_source)]
-    if not isinstance(listed, list) or not listed:
+    if listed in (None, []):
+        if any(config.get(name) not in (None, "") for name in ("subject", "predicate", "object")):
+            return [_fact(config, "config", default_source)]
         raise invalid(
             "missing facts (a list of {subject, predicate, object, source?}) or subject/predicate/object"
         )
+    if config.get("object") not in (None, ""):
+        raise invalid("give either facts or subject/predicate/object, not both")
+    if not isinstance(listed, list):
+        raise invalid("facts must be a list of {subject, predicate, object} or of texts about `subject`")
     if len(listed) > MAX_FACTS:
         raise invalid(f"{len(listed)} facts in one step; at most {MAX_FACTS}")
-    return [_fact(item, f"facts[{index}]", default_source) for index, item in enumerate(listed)]
+    defaults = {
+        "subject": config.get("subject"),
+        "predicate": config.get("predicate") or config.get("update_type") or "states",
+    }
+    items = [
+        {**defaults, "object": item}
+        if isinstance(item, str)
+        else {**defaults, **item}
+        if isinstance(item, dict)
+        else item
+        for item in listed
+    ]
+    return [_fact(item, f"facts[{index}]", default_source) for index, item in enumerate(items)]
 
 
 async def _insert_new(conn: AsyncConnection, row: dict[str, Any]) -> str | None:
