@@ -45,6 +45,8 @@ TABLES = {
     "project_status_snapshots",
     "contracts",
     "staffing_assignments",
+    "agent_runs",
+    "agent_schedules",
 }
 
 

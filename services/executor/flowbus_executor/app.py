@@ -7,9 +7,11 @@ from collections.abc import Mapping
 import httpx
 
 from flowbus_executor.deps import ExecutorDeps
+from flowbus_executor.executors.agents.scheduler import BackgroundAgents
 from flowbus_executor.registry import default_handlers
 from flowbus_executor.settings import ExecutorSettings
 from flowbus_shared.attempts import AttemptLog
+from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepHandler, StepWorker
 from flowbus_shared.topics import STEPS_EXECUTOR
@@ -43,14 +45,18 @@ class ExecutorService:
             handlers={**default_handlers(self.deps), **(extra_handlers or {})},
             attempts=AttemptLog(context.store.engine),
         )
+        # Background agents' due rounds (schedules in the database, claimed once across executors).
+        self.background = Periodic(BackgroundAgents(self.deps).run_due, 1.0, name="background agents")
 
     def register(self) -> None:
         self.worker.register()
 
     async def start(self) -> None:
         await self.worker.start()
+        self.background.start()
 
     async def stop(self) -> None:
+        await self.background.stop()
         await self.worker.stop()
         await self.deps.http.aclose()
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flowbus_executor.deps import ExecutorDeps
 from flowbus_executor.executors import (
+    agents,
     analysis,
     connectors,
     crm,
@@ -39,6 +40,7 @@ MODULES: list[Contribution] = [
     finance.handlers,
     analysis.handlers,
     projects.handlers,
+    agents.handlers,
 ]
 
 

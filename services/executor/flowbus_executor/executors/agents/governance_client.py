@@ -44,7 +44,7 @@ async def _call(
         secrets=secrets,
         idempotency_header=None,
         headers=headers,
-        **({"json": body} if body is not None else {}),
+        json=body,
     )
     answer = json_body(response, service=SERVICE)
     if not isinstance(answer, dict):
