@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flowbus_executor.executors.agents.runs import get_schedule
 from flowbus_executor.executors.agents.scheduler import BackgroundAgents
-from tests.integration.executor.agents.conftest import Model, Rig, final
+from tests.integration.executor.agents.conftest import Model, Rig, final, tool_call
 from tests.support.executor_deps import TENANT, step_request
 
 
@@ -70,3 +70,42 @@ async def test_starting_refuses_a_bad_interval(rig: Rig) -> None:
     result = await rig.run(step_request("background_agent_start", config))
     assert result.error is not None
     assert result.error.error_type == "invalid_config"
+
+
+async def test_a_round_waiting_for_approval_is_resumed_by_the_next_rounds(rig: Rig, model: Model) -> None:
+    await rig.agent("poster", status="supervised")  # api_call (complexity 3) needs a person
+    assert model.double is not None
+    hook = f"{model.double.url}/hook"
+    model.answers = [
+        tool_call("api_call", {"url": hook, "method": "POST", "json": {"n": 7}}),
+        final("posted"),
+    ]
+    config = {
+        "agent_id": "poster",
+        "goal": "post n",
+        "tools": ["api_call"],
+        "interval_seconds": 5,
+        "run_now": True,
+    }
+    assert (await rig.run(step_request("background_agent_start", config))).status == "succeeded"
+    now = datetime.now(UTC)
+
+    assert await BackgroundAgents(rig.deps).run_due(now) == 1
+    waiting = await get_schedule(rig.deps.engine, TENANT, "poster")
+    assert waiting is not None
+    assert waiting.last_status == "waiting_approval"
+    assert await BackgroundAgents(rig.deps).run_due(now + timedelta(seconds=6)) == 1  # still undecided
+    assert len(model.chats()) == 1  # the model is not asked again while the call waits
+    assert model.hooks() == []
+
+    async with rig.admin() as client:
+        pending = (await client.get("/v1/approvals")).json()["data"]
+        assert len(pending) == 1
+        approved = await client.post(f"/v1/approvals/{pending[0]['approval_id']}/approve", json={})
+        assert approved.status_code == 200, approved.text
+    assert await BackgroundAgents(rig.deps).run_due(now + timedelta(seconds=12)) == 1
+    [posted] = model.hooks()
+    assert posted.body == {"n": 7}
+    done = await get_schedule(rig.deps.engine, TENANT, "poster")
+    assert done is not None
+    assert (done.last_status, done.pending_execution_id) == ("completed", None)

@@ -47,6 +47,7 @@ agent_schedules = sa.Table(
     sa.Column("runs", sa.Integer, nullable=False),
     sa.Column("last_run_at", Moment),
     sa.Column("last_status", sa.String(200)),
+    sa.Column("pending_execution_id", sa.String(200)),
     sa.Column("created_at", Moment, nullable=False),
     sa.Column("updated_at", Moment, nullable=False),
     sa.UniqueConstraint("tenant_id", "agent_id", name="uq_agent_schedules_agent"),
@@ -147,6 +148,7 @@ class Schedule:
     runs: int
     last_run_at: datetime | None
     last_status: str | None
+    pending_execution_id: str | None = None
 
 
 def _schedule(row: Any) -> Schedule:
@@ -161,6 +163,7 @@ def _schedule(row: Any) -> Schedule:
         runs=int(row.runs),
         last_run_at=None if row.last_run_at is None else moment(row.last_run_at),
         last_status=row.last_status,
+        pending_execution_id=row.pending_execution_id,
     )
 
 
@@ -269,10 +272,19 @@ async def claim_schedule(engine: AsyncEngine, schedule_id: str, now: datetime) -
     return None if row is None else _schedule(row)
 
 
-async def record_round(engine: AsyncEngine, schedule_id: str, status: str, at: datetime) -> None:
+async def record_round(
+    engine: AsyncEngine,
+    schedule_id: str,
+    status: str,
+    at: datetime,
+    *,
+    pending_execution_id: str | None = None,
+) -> None:
+    """The round's outcome; `pending_execution_id` names a round left waiting for an approval."""
     async with engine.begin() as conn:
         await conn.execute(
             agent_schedules.update()
             .where(agent_schedules.c.schedule_id == schedule_id)
             .values(last_status=status[:200], last_run_at=utc(at), updated_at=datetime.now(UTC))
+            .values(pending_execution_id=pending_execution_id)
         )

@@ -36,15 +36,21 @@ class BackgroundAgents:
             schedule = await claim_schedule(self.deps.engine, schedule_id, now)
             if schedule is None:  # another executor took it, or it was stopped
                 continue
-            status = await self._round(schedule)
-            await record_round(self.deps.engine, schedule_id, status, datetime.now(UTC))
+            execution_id = schedule.pending_execution_id or f"bg:{schedule.schedule_id}:{schedule.runs}"
+            status = await self._round(schedule, execution_id)
+            pending = execution_id if status == "waiting_approval" else None
+            await record_round(
+                self.deps.engine, schedule_id, status, datetime.now(UTC), pending_execution_id=pending
+            )
             ran += 1
         return ran
 
-    async def _round(self, schedule: Schedule) -> str:
+    async def _round(self, schedule: Schedule, execution_id: str) -> str:
+        """One round; a round that waits for an approval is resumed by the next ones (same
+        execution id, so the saved run with its pending call is picked up) until it is decided."""
         timeout = schedule.config.get("timeout_seconds", ROUND_TIMEOUT_SECONDS)
         request = StepRequest(
-            execution_id=f"bg:{schedule.schedule_id}:{schedule.runs}",
+            execution_id=execution_id,
             workflow_id="background-agent",
             tenant_id=schedule.tenant_id,
             step_id="agent",

@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("runs", sa.Integer, nullable=False),
         sa.Column("last_run_at", Moment),
         sa.Column("last_status", sa.String(200)),
+        # The round waiting for an approval: the next rounds resume it instead of starting afresh.
+        sa.Column("pending_execution_id", sa.String(200)),
         sa.Column("created_at", Moment, nullable=False),
         sa.Column("updated_at", Moment, nullable=False),
         sa.UniqueConstraint("tenant_id", "agent_id", name="uq_agent_schedules_agent"),
