@@ -201,3 +201,16 @@ async def test_on_postgresql(pg_url: str) -> None:
         )
     assert result.output["status"] == "completed", result.error
     assert result.output["tool_calls"] == [{"name": "data_transformation", "verdict": "allow", "ok": True}]
+
+
+async def test_each_tool_is_described_to_the_model_with_its_steps_documentation(
+    rig: Rig, model: Model
+) -> None:
+    await rig.agent("helper")
+    model.answers = [final("nothing to do")]
+    config = {"agent_id": "helper", "goal": "tidy up", "tools": ["data_transformation", "api_call"]}
+    assert (await rig.run(step_request("agent_execution", config))).status == "succeeded"
+    tools = {t["function"]["name"]: t["function"]["description"] for t in model.chats()[0].body["tools"]}
+    assert tools["data_transformation"].startswith("Run the data_transformation step")
+    assert "JMESPath" in tools["data_transformation"]  # from the executor module's own documentation
+    assert "url" in tools["api_call"]

@@ -11,8 +11,10 @@ The outcome (completed or failed) is fed back to governance as the agent's track
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,6 +35,7 @@ DEFAULT_SYSTEM = (
     "reached, answer in plain text without calling a tool."
 )
 MAX_TOOL_TEXT = 20_000  # characters of a tool's result given back to the model
+MAX_TOOL_DOC = 2_000  # characters of a tool's documentation in its description
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,22 @@ def parse_config(config: dict[str, Any], available: dict[str, StepHandler]) -> A
     return AgentConfig(agent_id, goal, list(dict.fromkeys(tools)), str(system), max_steps, max_cost)
 
 
-def tool_specs(names: list[str]) -> list[dict[str, Any]]:
+def describe_tool(name: str, handler: StepHandler) -> str:
+    """What the model is told of a tool: the step type, and the documentation of the executor
+    module that runs it (each one documents its config, which is the tool's arguments)."""
+    module = sys.modules.get(getattr(handler, "__module__", ""))
+    doc = inspect.getdoc(module) if module is not None else None
+    text = f"Run the {name} step; the arguments are its config."
+    return f"{text}\n\n{doc[:MAX_TOOL_DOC]}" if doc else text
+
+
+def tool_specs(names: list[str], handlers: dict[str, StepHandler]) -> list[dict[str, Any]]:
     return [
         {
             "type": "function",
             "function": {
                 "name": name,
-                "description": f"run the {name} step",
+                "description": describe_tool(name, handlers[name]),
                 "parameters": {"type": "object"},
             },
         }
@@ -149,7 +161,7 @@ class AgentLoop:
             if paused is not None:
                 return paused
         while run.steps_used < config.max_steps:
-            answer = await chat(self.deps, request, run.messages, tools=tool_specs(config.tools))
+            answer = await chat(self.deps, request, run.messages, tools=tool_specs(config.tools, self.tools))
             run.steps_used += 1
             run.cost_usd += Decimal(str((answer.get("flowbus") or {}).get("cost_usd") or 0))
             if run.cost_usd > config.max_cost_usd:
