@@ -12,18 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flowbus_executor.amounts import AmountError, parse_amount
 from flowbus_shared.step_worker import StepFailure
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Way beyond any real amount; refusing it keeps a typo like 1e30 out of totals.
-_LIMIT = Decimal("1e15")
 
 
 def invalid(field: str, why: str) -> StepFailure:
@@ -33,36 +30,10 @@ def invalid(field: str, why: str) -> StepFailure:
 
 def parse_decimal(value: Any, field: str) -> Decimal:
     """A finite Decimal from an int, float, Decimal or numeric string; anything else is refused."""
-    if isinstance(value, bool) or value is None:
-        raise invalid(field, f"expected an amount, got {value!r}")
-    if isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))  # NaN and infinities are refused below
-    elif isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, str):
-        result = _parse_text(value.strip(), field)
-    else:
-        raise invalid(field, f"expected an amount, got {type(value).__name__}")
-    if not result.is_finite() or abs(result) >= _LIMIT:
-        raise invalid(field, f"expected a finite amount, got {value!r}")
-    return result
-
-
-def _parse_text(text: str, field: str) -> Decimal:
-    negative = text.startswith("(") and text.endswith(")")
-    if negative:
-        text = text[1:-1].strip()
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    if not _PLAIN.match(text):
-        raise invalid(field, f"expected an amount, got {text!r}")
     try:
-        result = Decimal(text)
-    except InvalidOperation:
-        raise invalid(field, f"expected an amount, got {text!r}") from None
-    return -result if negative else result
+        return parse_amount(value, accounting=True)
+    except AmountError as error:
+        raise invalid(field, str(error)) from None
 
 
 def parse_money(value: Any, field: str, *, minimum: Decimal | None = None) -> Decimal:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from flowbus_executor.amounts import AmountError
+from flowbus_executor.amounts import parse_amount as read_amount
+
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
 
@@ -112,20 +115,10 @@ def money_str(amount: Decimal, currency: str | None = None) -> str:
 
 def to_decimal(value: object) -> Decimal:
     """A config value (string, int, or a JSON float taken at its shortest repr) as Decimal."""
-    if isinstance(value, bool) or value is None:
-        raise MoneyError(f"{value!r} is not an amount")
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int | float):
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    else:
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except InvalidOperation:
-            raise MoneyError(f"{value!r} is not an amount") from None
-    if not number.is_finite():
-        raise MoneyError(f"{value!r} is not an amount")
-    return number
+    try:
+        return read_amount(value)
+    except AmountError:
+        raise MoneyError(f"{value!r} is not an amount") from None
 
 
 def parse_amount(text: str, *, decimal_comma: bool) -> Decimal:
