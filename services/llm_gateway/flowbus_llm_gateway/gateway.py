@@ -161,13 +161,21 @@ class Gateway:
             wanted = f"{provider or ''}/{model or ''}".strip("/") or f"a {complexity} query"
             raise NoProvider(f"no configured model can serve {wanted}")
 
+        def breaker_key(candidate: ModelInfo) -> str:
+            return f"{tenant_id}/{candidate.key}"
+
         async def attempt(candidate: ModelInfo) -> ChatResponse:
             adapter = self._adapter(candidate.provider)
             endpoint: Endpoint = endpoints[candidate.provider]
             asked = request.model_copy(update={"model": candidate.model})
             if on_delta is None:
                 return await adapter.complete(self._http, endpoint, asked)
-            return await _streamed(adapter, self._http, endpoint, asked, candidate, on_delta)
+            try:
+                return await _streamed(adapter, self._http, endpoint, asked, candidate, on_delta)
+            except ProviderError as error:
+                if error.partial:  # not retried elsewhere, but still the provider's failure
+                    self._breaker.record_failure(breaker_key(candidate), self._clock())
+                raise
 
         reservation = None
         if self._ledger is not None and charge is not None:
@@ -180,7 +188,7 @@ class Gateway:
             )
         try:
             response, chosen = await call_with_fallback(
-                candidates, attempt, self._breaker, self._clock(), key_of=lambda c: f"{tenant_id}/{c.key}"
+                candidates, attempt, self._breaker, self._clock(), key_of=breaker_key
             )
         except BaseException:
             if reservation is not None and self._ledger is not None and charge is not None:

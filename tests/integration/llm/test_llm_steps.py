@@ -231,3 +231,32 @@ async def test_a_plan_without_steps_is_a_bad_response(store: SqlEventStore) -> N
         result = await run(store, {"openai": double.url}, "workflow_generation", {"request": "do it"})
     assert result.error is not None
     assert result.error.error_type == "bad_response"
+
+
+async def test_streams_that_keep_breaking_open_the_providers_breaker(store: SqlEventStore) -> None:
+    broken = sse_chunks(["half"], complete=False)
+    with (
+        http_double(lambda _r: (200, broken, SSE_HEADERS)) as breaking,
+        http_double(openai_answer(["from ", "the backup"])) as backup,
+    ):
+        keys = ProviderKeys(ConnectionVault(store.engine, TEST_MASTER_KEYS))
+        await keys.put("acme", "openai", "sk-a", base_url=f"{breaking.url}/v1")
+        await keys.put("acme", "deepseek", "sk-b", base_url=f"{backup.url}/v1")
+        tokens: list[LlmTokenEvent] = []
+
+        async def publish(event: LlmTokenEvent) -> None:
+            tokens.append(event)
+
+        async with httpx.AsyncClient() as client:
+            handlers = steps.handlers(
+                Gateway(client, keys, [CHEAP, BACKUP]), local_rules=False, publish_token=publish
+            )
+            results = [
+                await run_step(
+                    handlers, step_request("llm_completion", {"prompt": "Hi"}, attempt=n), executed_by="t"
+                )
+                for n in range(1, 5)
+            ]
+    assert [r.error.error_type if r.error else "ok" for r in results] == ["broken_stream"] * 3 + ["ok"]
+    assert len(breaking.requests) == 3  # after three partial breaks the cheap provider is skipped
+    assert results[3].output["provider"] == "deepseek"
