@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.telemetry import configure_tracing
-from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
+from tests.support.infra import create_pg_database, drop_kafka_topics, drop_pg_database, require_kafka
 
 _SPANS = InMemorySpanExporter()
+
+# Services started in-process by tests serve their HTTP APIs on free ports, never the
+# fixed defaults (several may run at once, and a developer's `make up` may hold those).
+for _service in ("ORCHESTRATOR", "EXECUTOR", "GOVERNANCE", "LLM"):
+    os.environ.setdefault(f"FLOWBUS_{_service}_HTTP_PORT", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,8 +43,8 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def kafka_settings(topic_prefix: str) -> FlowbusSettings:
-    return FlowbusSettings(
+def kafka_settings(topic_prefix: str) -> Iterator[FlowbusSettings]:
+    settings = FlowbusSettings(
         bus="kafka",
         kafka_bootstrap_servers=require_kafka(),
         topic_prefix=topic_prefix,
@@ -47,6 +53,8 @@ def kafka_settings(topic_prefix: str) -> FlowbusSettings:
         max_deliveries=3,
         redelivery_backoff_seconds=0.05,
     )
+    yield settings
+    asyncio.run(drop_kafka_topics(settings.kafka_bootstrap_servers, topic_prefix))
 
 
 @pytest.fixture

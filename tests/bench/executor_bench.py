@@ -92,7 +92,9 @@ async def executor_figures(
         return 200, {"ok": True}
 
     with http_double(respond) as server:
-        executor_settings = ExecutorSettings(api_call_allowed_hosts=["127.0.0.1"])
+        executor_settings = ExecutorSettings(
+            api_call_allowed_hosts=["127.0.0.1"], executor_http_enabled=False
+        )
         for in_flight in (1, 8, 64):
             noop = await run(
                 settings,

@@ -281,6 +281,7 @@ async def gateway_figures(settings: FlowbusSettings, database_url: str) -> dict[
             FLOWBUS_MASTER_KEYS=MASTER_KEYS,
             FLOWBUS_LLM_HTTP_PORT=str(gateway_port),
             FLOWBUS_LOG_LEVEL="WARNING",
+            FLOWBUS_API_RATE_LIMIT_PER_SECOND="0",  # one key drives all the load here
         )
         gateway = ServiceProcess("llm-gateway", gateway_env, WORK / "gateway.log")
         await gateway.start()

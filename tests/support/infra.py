@@ -7,6 +7,7 @@ import socket
 import uuid
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 
 KAFKA_BOOTSTRAP = os.environ.get("FLOWBUS_TEST_KAFKA", "127.0.0.1:19092")
 PG_HOST = os.environ.get("FLOWBUS_TEST_PG_HOST", "127.0.0.1")
@@ -48,3 +49,16 @@ async def drop_pg_database(name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+async def drop_kafka_topics(bootstrap: str, prefix: str) -> None:
+    """Delete a test's topics: every partition costs the broker open files, and a suite
+    that never cleans up runs the broker out of them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="flowbus-tests-cleanup")
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(f"{prefix}.")]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()

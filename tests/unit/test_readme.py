@@ -8,6 +8,7 @@ from pathlib import Path
 from flowbus_executor.settings import ExecutorSettings
 from flowbus_governance.settings import GovernanceSettings
 from flowbus_llm_gateway.settings import GatewaySettings
+from flowbus_shared.http.settings import HttpSettings
 from flowbus_shared.settings import FlowbusSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +21,7 @@ def test_every_setting_is_documented() -> None:
         *ExecutorSettings.model_fields,
         *GatewaySettings.model_fields,
         *GovernanceSettings.model_fields,
+        *HttpSettings.model_fields,
     ]
     missing = [name for name in fields if f"`FLOWBUS_{name.upper()}`" not in readme]
     assert missing == []

@@ -19,27 +19,33 @@ def create(
     tenant: Tenant = "default",
     role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")] = "operator",
     name: Annotated[str, typer.Option(help="what it is for")] = "",
+    user: Annotated[
+        str | None, typer.Option(help="the user it belongs to (no stronger than the user; revoked with them)")
+    ] = None,
 ) -> None:
     """Create a key and print it: this is the only time it is shown."""
     if role not in ROLES:
         raise fail(f"role must be one of {', '.join(ROLES)}", 2)
-    issued = on_database(lambda engine: ApiKeys(engine).create(tenant, role, name))
+    issued = on_database(lambda engine: ApiKeys(engine).create(tenant, role, name, user_id=user))
     typer.echo(issued.token)
-    typer.secho(f"key {issued.key_id} ({role} of {tenant}): store it now, it is not shown again", err=True)
+    owner = f", user {user}" if user else ""
+    typer.secho(
+        f"key {issued.key_id} ({role} of {tenant}{owner}): store it now, it is not shown again", err=True
+    )
 
 
 @app.command("list")
 def list_keys(
     tenant: Tenant = "default", output: Annotated[str, typer.Option("--output", "-o")] = "text"
 ) -> None:
-    """Key ids, roles and names (never the keys)."""
+    """Key ids, roles, names and users (never the keys)."""
     rows = on_database(lambda engine: ApiKeys(engine).list(tenant))
     if output == "json":
         typer.echo(json.dumps(rows, default=str, indent=2))
         return
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
-        typer.echo(f"{row['key_id']}\t{row['role']}\t{state}\t{row['name']}")
+        typer.echo(f"{row['key_id']}\t{row['role']}\t{state}\t{row['name']}\t{row['user_id'] or ''}")
 
 
 @app.command("revoke")

@@ -124,6 +124,8 @@ def demo(database: Path) -> None:
     os.environ.setdefault("FLOWBUS_LLM_LOCAL_RULES", "true")
     os.environ.setdefault("FLOWBUS_LLM_HTTP_ENABLED", "false")  # a demo serves no API (and takes no port)
     os.environ.setdefault("FLOWBUS_GOVERNANCE_HTTP_ENABLED", "false")
+    os.environ.setdefault("FLOWBUS_EXECUTOR_HTTP_ENABLED", "false")
+    os.environ.setdefault("FLOWBUS_ORCHESTRATOR_HTTP_ENABLED", "false")
     database.parent.mkdir(parents=True, exist_ok=True)
     settings = FlowbusSettings(
         bus="memory", database_url=f"sqlite+aiosqlite:///{database}", log_level="WARNING"

@@ -14,9 +14,15 @@ import uvloop
 
 from flowbus_cli.apikeys import app as apikeys_app
 from flowbus_cli.connections import app as connections_app
+from flowbus_cli.docs import app as docs_app
+from flowbus_cli.executions import app as executions_app
 from flowbus_cli.governance import agents_app, approvals_app, audit_app
+from flowbus_cli.identity import tenants_app, tokens_app, users_app
 from flowbus_cli.llm import app as llm_app
+from flowbus_cli.run import run as run_command
 from flowbus_cli.services import SERVICE_MODULES, factory
+from flowbus_cli.trigger import trigger as trigger_command
+from flowbus_cli.workflows import app as workflows_app
 from flowbus_shared.bus import ensure_topics
 from flowbus_shared.runtime import Runtime
 from flowbus_shared.settings import FlowbusSettings
@@ -33,10 +39,20 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.add_typer(connections_app, name="connections")
 app.add_typer(llm_app, name="llm")
-app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(apikeys_app, name="keys")
+app.add_typer(apikeys_app, name="apikeys", hidden=True)  # the earlier name
 app.add_typer(agents_app, name="agents")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(docs_app, name="docs")
+# Daily work, over the orchestrator's HTTP API (FLOWBUS_API_URL, FLOWBUS_API_KEY); trigger goes to Kafka.
+app.add_typer(workflows_app, name="workflows")
+app.add_typer(executions_app, name="executions")
+app.command("run")(run_command)
+app.command("trigger")(trigger_command)
 
 ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERVICE_MODULES}, type=str)  # type: ignore[misc]
 

@@ -1,6 +1,7 @@
 """The executor's settings (prefix FLOWBUS_): every remote service's base URL, so the same
-code talks to the real service or to a local test double, and the SSRF allow-list of
-api_call. (The vault's master keys are shared settings: FLOWBUS_MASTER_KEYS.)"""
+code talks to the real service or to a local test double, the SSRF allow-list of
+api_call, and where its HTTP API (connections) is served. (The vault's master keys are
+shared settings: FLOWBUS_MASTER_KEYS.)"""
 
 from __future__ import annotations
 
@@ -40,4 +41,13 @@ class ExecutorSettings(BaseSettings):
     api_call_allowed_hosts: list[str] = Field(
         default_factory=list,
         description="hosts or CIDRs api_call may reach although private, loopback or link-local (SSRF guard)",
+    )
+    executor_http_enabled: bool = Field(
+        default=True, description="serve the executor's HTTP API (connections)"
+    )
+    executor_http_host: str = Field(
+        default="127.0.0.1", description="address of the HTTP API (0.0.0.0 in a pod)"
+    )
+    executor_http_port: int = Field(
+        default=8600, ge=0, le=65535, description="port of the HTTP API (0: any free one)"
     )

@@ -18,9 +18,8 @@ from flowbus_governance.governance import Governance
 from flowbus_governance.notifier import ApprovalNotifier
 from flowbus_governance.settings import GovernanceSettings
 from flowbus_shared.attempts import AttemptLog
-from flowbus_shared.auth import ApiKeys
-from flowbus_shared.http import Authenticator, install_problem_handlers
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.http.service_app import ServiceApi, service_api
 from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepWorker
@@ -29,22 +28,17 @@ from flowbus_shared.topics import STEPS_GOVERNANCE
 log = logging.getLogger("flowbus.governance")
 
 
-def create_api(governance: Governance, auth: Authenticator, notifier: ApprovalNotifier) -> FastAPI:
-    app = FastAPI(
-        title="flowbus governance",
-        version="1",
-        description="Agents and their maturity, permission decisions, durable approvals and a "
-        "tamper-evident audit log.",
-    )
-    install_problem_handlers(app)
-    app.include_router(agent_router(governance, auth))
-    app.include_router(decision_router(governance, auth, notifier))
+DESCRIPTION = (
+    "Agents and their maturity, permission decisions, durable approvals and a tamper-evident audit log."
+)
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "policy_version": governance.policy.version}
 
-    return app
+def create_api(api: ServiceApi, governance: Governance, notifier: ApprovalNotifier) -> FastAPI:
+    """The governance routes on `api` (from `service_api`); its /version names the policy."""
+    api.app.include_router(agent_router(governance, api.auth))
+    api.app.include_router(decision_router(governance, api.auth, notifier))
+    api.about["policy_version"] = governance.policy.version
+    return api.app
 
 
 class GovernanceService:
@@ -78,14 +72,21 @@ class GovernanceService:
         )
         self.server: HttpServer | None = None
         if settings.governance_http_enabled:
-            api = create_api(self.governance, Authenticator(ApiKeys(engine)), self.notifier)
             self.server = HttpServer(
-                api, settings.governance_http_host, settings.governance_http_port, name=self.name
+                self.build_app(context),
+                settings.governance_http_host,
+                settings.governance_http_port,
+                name=self.name,
             )
         self.sweeper = Periodic(
             self.notifier.sweep, settings.governance_sweep_interval_seconds, name="governance approval sweep"
         )
         log.info("governance: policy %s", policy.version)
+
+    def build_app(self, context: Context) -> FastAPI:
+        return create_api(
+            service_api(context, service=self.name, description=DESCRIPTION), self.governance, self.notifier
+        )
 
     def register(self) -> None:
         self.worker.register()
@@ -105,3 +106,9 @@ class GovernanceService:
 
 def create_service(context: Context) -> GovernanceService:
     return GovernanceService(context)
+
+
+def create_app(context: Context) -> FastAPI:
+    """The HTTP API without serving it (the published OpenAPI document is made from it)."""
+    service = GovernanceService(context, GovernanceSettings(governance_http_enabled=False))
+    return service.build_app(context)

@@ -7,9 +7,10 @@ import logging
 from datetime import timedelta
 
 import httpx
+from fastapi import FastAPI
 
 from flowbus_llm_gateway import steps
-from flowbus_llm_gateway.api.app import create_api
+from flowbus_llm_gateway.api.app import DESCRIPTION, create_api
 from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
@@ -17,9 +18,8 @@ from flowbus_llm_gateway.price_book import PriceBook
 from flowbus_llm_gateway.pricing import apply_overrides, catalogue_entries
 from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
-from flowbus_shared.auth import ApiKeys
-from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.http.service_app import service_api
 from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.schemas import LlmTokenEvent
@@ -66,11 +66,14 @@ class GatewayService:
             ),
             attempts=AttemptLog(engine),
         )
-        self.api_keys = ApiKeys(engine)
         self.server: HttpServer | None = None
         if settings.llm_http_enabled:
-            api = create_api(self.gateway, self.keys, self.prices, self.ledger, Authenticator(self.api_keys))
-            self.server = HttpServer(api, settings.llm_http_host, settings.llm_http_port, name=self.name)
+            self.server = HttpServer(
+                self.build_app(context),
+                settings.llm_http_host,
+                settings.llm_http_port,
+                name=self.name,
+            )
         every = min(settings.llm_reservation_timeout_seconds / 2, 60.0)
         self.sweeper = Periodic(self._release_abandoned, every, name="llm reservation sweep")
 
@@ -82,6 +85,10 @@ class GatewayService:
         released = await self.ledger.release_abandoned(timeout)
         if released:
             log.warning("released %d abandoned budget reservation(s)", released)
+
+    def build_app(self, context: Context) -> FastAPI:
+        api = service_api(context, service=self.name, description=DESCRIPTION)
+        return create_api(api, self.gateway, self.keys, self.prices, self.ledger)
 
     def register(self) -> None:
         self.worker.register()
@@ -102,3 +109,8 @@ class GatewayService:
 
 def create_service(context: Context) -> GatewayService:
     return GatewayService(context)
+
+
+def create_app(context: Context) -> FastAPI:
+    """The HTTP API without serving it (the published OpenAPI document is made from it)."""
+    return GatewayService(context, GatewaySettings(llm_http_enabled=False)).build_app(context)

@@ -80,6 +80,14 @@ class Engine:
         later = await self.store.read(execution_id, after_version=state.version)
         return fold(((e.event_type, e.data) for e in later), state)
 
+    async def current(self, execution_id: str) -> ExecutionState:
+        """The state now, for readers beside the engine (the HTTP API): from the snapshot and
+        later events, leaving the engine's cache alone (folding into it is the engine's job)."""
+        snapshot = await self.store.load_snapshot(execution_id)
+        state = ExecutionState.from_dict(snapshot.state) if snapshot else ExecutionState()
+        later = await self.store.read(execution_id, after_version=state.version)
+        return fold(((e.event_type, e.data) for e in later), state)
+
     async def replay(self, execution_id: str) -> ExecutionState:
         """State folded from the whole log, ignoring cache and snapshots."""
         return fold((e.event_type, e.data) for e in await self.store.read(execution_id))
@@ -104,7 +112,9 @@ class Engine:
         definition = None
         fork_source = None
         if isinstance(message, StartExecution) and state.version == 0:
-            definition = await self.definitions.get(message.workflow_id, message.workflow_version)
+            definition = await self.definitions.get(
+                message.workflow_id, message.workflow_version, tenant_id=message.tenant_id
+            )
         if isinstance(message, ForkExecution) and state.version == 0:
             fork_source = [(e.event_type, e.data) for e in await self.store.read(message.source_execution_id)]
         return decide(state, message, self._clock(), definition=definition, fork_source=fork_source)

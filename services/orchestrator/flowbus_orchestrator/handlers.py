@@ -50,29 +50,40 @@ class OrchestratorHandlers:
             self._faults.reached("crash-before-commit")
 
     async def on_trigger(self, trigger: TriggerEvent, _delivery: Delivery) -> None:
-        """Start every workflow listening for the event (or the one it names)."""
-        if trigger.workflow_id is not None:
-            if await self._definitions.get(trigger.workflow_id) is None:
-                raise RejectMessage(f"trigger names workflow {trigger.workflow_id!r}, which does not exist")
-            workflow_ids = [trigger.workflow_id]
-        else:
-            workflow_ids = await self._definitions.listening_to(trigger.event_type)
-            if not workflow_ids:
-                log.info(
-                    "no workflow listens for %r; trigger %s ignored", trigger.event_type, trigger.message_id
-                )
-                return
+        """Start every workflow the trigger starts (see `workflows_for`)."""
+        try:
+            workflow_ids = await workflows_for(self._definitions, trigger)
+        except UnknownWorkflow as error:
+            raise RejectMessage(str(error)) from None
+        if not workflow_ids:
+            log.info("no workflow listens for %r; trigger %s ignored", trigger.event_type, trigger.message_id)
+            return
         for workflow_id in workflow_ids:
-            execution_id = execution_id_for(trigger, workflow_id)
-            await self._bus.publish(
-                COMMANDS,
-                StartExecution(
-                    message_id=f"start:{execution_id}",
-                    execution_id=execution_id,
-                    workflow_id=workflow_id,
-                    tenant_id=trigger.tenant_id,
-                    input={**trigger.payload, "event_type": trigger.event_type},
-                    trigger_id=trigger.message_id,
-                    requested_by=trigger.source or "trigger",
-                ),
-            )
+            await self._bus.publish(COMMANDS, start_command(trigger, workflow_id))
+
+
+class UnknownWorkflow(LookupError):
+    """A trigger names a workflow its tenant does not have."""
+
+
+async def workflows_for(definitions: DefinitionRepository, trigger: TriggerEvent) -> list[str]:
+    """The workflows a trigger starts: the one it names, or every workflow of its tenant
+    listening for its event type (the tenant's own and the built-ins it has not shadowed)."""
+    if trigger.workflow_id is not None:
+        if await definitions.get(trigger.workflow_id, tenant_id=trigger.tenant_id) is None:
+            raise UnknownWorkflow(f"trigger names workflow {trigger.workflow_id!r}, which does not exist")
+        return [trigger.workflow_id]
+    return await definitions.listening_to(trigger.event_type, tenant_id=trigger.tenant_id)
+
+
+def start_command(trigger: TriggerEvent, workflow_id: str) -> StartExecution:
+    execution_id = execution_id_for(trigger, workflow_id)
+    return StartExecution(
+        message_id=f"start:{execution_id}",
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        tenant_id=trigger.tenant_id,
+        input={**trigger.payload, "event_type": trigger.event_type},
+        trigger_id=trigger.message_id,
+        requested_by=trigger.source or "trigger",
+    )

@@ -3,11 +3,15 @@
 The secret is 32 random bytes, so a plain hash is enough (no password stretching needed:
 nothing to guess). Lookup is by key id and the hash is compared in constant time.
 Successful look-ups are cached briefly (`cache_seconds`) so a busy API does not query the
-database on every request; a revocation therefore takes effect within that time.
+database on every request; a revocation made in this process holds at once, one made
+elsewhere (another service, the CLI) within that time.
 
 Roles, strongest first: admin (everything in its tenant), operator (run things: call
 models, start executions), viewer (read only); `service` keys are for flowbus's own
 services, which act on behalf of the tenant a request names.
+
+A key may belong to a user of its tenant: it is never stronger than the user, and revoking
+the user revokes it. A key stops working when its tenant is disabled.
 """
 
 from __future__ import annotations
@@ -15,30 +19,38 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from flowbus_shared.auth.errors import Conflict, Forbidden, NotFound
+from flowbus_shared.auth.freshness import CredentialCache, credentials_changed
+from flowbus_shared.auth.tables import api_keys, tenants, users
 
 Role = Literal["admin", "operator", "viewer", "service"]
 ROLES: tuple[Role, ...] = get_args(Role)
+# The roles a person (a user, a JWT) can have: `service` is for flowbus's own services only.
+PersonRole = Literal["admin", "operator", "viewer"]
+PERSON_ROLES: tuple[PersonRole, ...] = get_args(PersonRole)
 _RANK = {"viewer": 0, "operator": 1, "admin": 2, "service": 2}
 PREFIX = "fbk"
 
-api_keys = sa.Table(
+__all__ = [
+    "PERSON_ROLES",
+    "PREFIX",
+    "ROLES",
+    "ApiKeys",
+    "IssuedKey",
+    "PersonRole",
+    "Principal",
+    "Role",
     "api_keys",
-    sa.MetaData(),
-    sa.Column("key_id", sa.String(40), primary_key=True),
-    sa.Column("tenant_id", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("secret_sha256", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
-)
+    "refuse_disabled_tenant",
+    "role_allows",
+]
 
 
 def role_allows(role: str, needed: Role) -> bool:
@@ -50,7 +62,8 @@ def role_allows(role: str, needed: Role) -> bool:
 class Principal:
     tenant_id: str
     role: Role
-    key_id: str
+    key_id: str  # `jwt:<subject>` for a JWT
+    user_id: str | None = None  # the flowbus user behind the key or token, when there is one
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class IssuedKey:
     role: Role
     name: str
     token: str  # the only time the whole key exists outside the caller's hands
+    user_id: str | None = None
 
     def __repr__(self) -> str:
         return f"IssuedKey(key_id={self.key_id!r}, tenant_id={self.tenant_id!r}, role={self.role!r})"
@@ -76,19 +90,46 @@ def _split(token: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
+async def refuse_disabled_tenant(conn: AsyncConnection, tenant_id: str) -> None:
+    """Raise Conflict when `tenant_id` is registered and disabled (unregistered tenants are fine)."""
+    query = sa.select(tenants.c.disabled_at).where(tenants.c.tenant_id == tenant_id)
+    disabled_at = (await conn.execute(query)).scalar_one_or_none()
+    if disabled_at is not None:
+        raise Conflict(f"tenant {tenant_id!r} is disabled")
+
+
+async def _check_owner(conn: AsyncConnection, tenant_id: str, user_id: str, role: Role) -> None:
+    query = sa.select(users.c.role, users.c.revoked_at).where(
+        users.c.tenant_id == tenant_id, users.c.user_id == user_id
+    )
+    owner = (await conn.execute(query)).first()
+    if owner is None:
+        raise NotFound(f"tenant {tenant_id!r} has no user {user_id!r}")
+    if owner.revoked_at is not None:
+        raise Conflict(f"user {user_id!r} is revoked")
+    if role == "service" or not role_allows(owner.role, role):
+        raise Forbidden(f"a key of user {user_id!r} cannot be {role}: the user is {owner.role}")
+
+
 class ApiKeys:
     def __init__(self, engine: AsyncEngine, *, cache_seconds: float = 10.0) -> None:
         self._engine = engine
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._cache: CredentialCache[str, Principal] = CredentialCache(cache_seconds)
 
-    async def create(self, tenant_id: str, role: Role, name: str = "") -> IssuedKey:
+    async def create(
+        self, tenant_id: str, role: Role, name: str = "", *, user_id: str | None = None
+    ) -> IssuedKey:
+        """A new key; refused for a disabled tenant, and for a user that is unknown, revoked
+        or weaker than `role`."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not tenant_id.strip():
             raise ValueError("a key needs a tenant")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32).replace("_", "-")
         async with self._engine.begin() as conn:
+            await refuse_disabled_tenant(conn, tenant_id)
+            if user_id is not None:
+                await _check_owner(conn, tenant_id, user_id, role)
             await conn.execute(
                 api_keys.insert().values(
                     key_id=key_id,
@@ -97,34 +138,65 @@ class ApiKeys:
                     name=name[:200],
                     secret_sha256=_digest(secret),
                     created_at=datetime.now(UTC),
+                    user_id=user_id,
                 )
             )
-        return IssuedKey(key_id, tenant_id, role, name, f"{PREFIX}_{key_id}_{secret}")
+        return IssuedKey(key_id, tenant_id, role, name, f"{PREFIX}_{key_id}_{secret}", user_id)
 
     async def authenticate(self, token: str) -> Principal | None:
-        """The principal of a valid, unrevoked key; None otherwise."""
+        """The principal of a valid, unrevoked key of an enabled tenant (and an unrevoked
+        user, if it has one); None otherwise."""
         parts = _split(token)
         if parts is None:
             return None
         key_id, secret = parts
         digest = _digest(secret)
         cached = self._cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached
+        owner = sa.and_(users.c.tenant_id == api_keys.c.tenant_id, users.c.user_id == api_keys.c.user_id)
+        query = (
+            sa.select(
+                api_keys,
+                tenants.c.disabled_at.label("tenant_disabled_at"),
+                users.c.revoked_at.label("user_revoked_at"),
+            )
+            .select_from(
+                api_keys.outerjoin(tenants, tenants.c.tenant_id == api_keys.c.tenant_id).outerjoin(
+                    users, owner
+                )
+            )
+            .where(api_keys.c.key_id == key_id)
+        )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id))).first()
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, digest):
+            row = (await conn.execute(query)).first()
+        if row is None or not hmac.compare_digest(row.secret_sha256, digest):
             return None
-        principal = Principal(row.tenant_id, row.role, row.key_id)
-        self._cache[digest] = (time.monotonic() + self._cache_seconds, principal)
+        if any(
+            moment is not None for moment in (row.revoked_at, row.tenant_disabled_at, row.user_revoked_at)
+        ):
+            return None
+        principal = Principal(row.tenant_id, row.role, row.key_id, row.user_id)
+        self._cache.put(digest, principal)
         return principal
 
-    async def list(self, tenant_id: str) -> list[dict[str, Any]]:
-        """The tenant's keys, without any secret."""
+    async def list(self, tenant_id: str, *, user_id: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's keys (or one user's), without any secret."""
         columns = [c for c in api_keys.c if c.name != "secret_sha256"]
-        query = sa.select(*columns).where(api_keys.c.tenant_id == tenant_id).order_by(api_keys.c.created_at)
+        query = sa.select(*columns).where(api_keys.c.tenant_id == tenant_id)
+        if user_id is not None:
+            query = query.where(api_keys.c.user_id == user_id)
         async with self._engine.connect() as conn:
-            return [dict(row._mapping) for row in await conn.execute(query)]
+            rows = await conn.execute(query.order_by(api_keys.c.created_at, api_keys.c.key_id))
+            return [dict(row._mapping) for row in rows]
+
+    async def get(self, tenant_id: str, key_id: str) -> dict[str, Any] | None:
+        """One key of the tenant, without its secret; None for an unknown or another tenant's key."""
+        columns = [c for c in api_keys.c if c.name != "secret_sha256"]
+        query = sa.select(*columns).where(api_keys.c.tenant_id == tenant_id, api_keys.c.key_id == key_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else dict(row._mapping)
 
     async def revoke(self, tenant_id: str, key_id: str) -> bool:
         async with self._engine.begin() as conn:
@@ -134,5 +206,5 @@ class ApiKeys:
                 .where(api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=datetime.now(UTC))
             )
-        self._cache = {d: v for d, v in self._cache.items() if v[1].key_id != key_id}
+        credentials_changed()
         return bool(result.rowcount)

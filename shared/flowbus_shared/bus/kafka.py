@@ -62,6 +62,7 @@ class KafkaBus(Publisher):
         self._committer = OffsetCommitter(settings.commit_interval_seconds)
         self._lanes = KeyedLanes(settings.max_in_flight)
         self._started = False
+        self._connected = False
         self._closing = asyncio.Event()
 
     def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
@@ -112,19 +113,28 @@ class KafkaBus(Publisher):
     async def start(self) -> None:
         await self._broker.start()
         self._committer.start()
-        self._started = True
+        self._started = self._connected = True
 
     async def stop(self) -> None:
         self._closing.set()  # take nothing new; finish what is in flight, stop retrying
         await self._lanes.drain()
         await self._committer.stop()  # handled offsets go out before the consumers leave
         await self._broker.stop()
-        self._started = False
+        self._started = self._connected = False
         self._closing.clear()
 
     async def connect(self) -> None:
         """Connect the producer only (for publishers that consume nothing)."""
         await self._broker.connect()
+        self._connected = True
+
+    async def ready(self, within_seconds: float) -> str | None:
+        """Whether a broker answers a metadata request (describe cluster) within `within_seconds`."""
+        if not self._connected:
+            return "not connected to Kafka"
+        if await self._broker.ping(within_seconds):
+            return None
+        return f"no Kafka broker answered within {within_seconds:g} s"
 
     async def _send(self, topic: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
         await self._broker.publish(

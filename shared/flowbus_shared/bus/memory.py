@@ -92,6 +92,9 @@ class MemoryBus(Publisher):
                 await task
         self._tasks.clear()
 
+    async def ready(self, within_seconds: float) -> str | None:
+        return None  # it lives in this process: if the process answers, so does the bus
+
     async def _consume(self, subscription: Subscription, topic_name: str, partition: int) -> None:
         topic = self._topic(topic_name)
         log = topic.partitions[partition]

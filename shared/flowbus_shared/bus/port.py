@@ -68,6 +68,11 @@ class MessageBus(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def ready(self, within_seconds: float) -> str | None:
+        """None when the bus can carry messages now; otherwise what is wrong, briefly. A cheap
+        check for readiness probes: the answer is public, so no addresses or credentials."""
+        ...
+
     async def publish(
         self,
         spec: TopicSpec,

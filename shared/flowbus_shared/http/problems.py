@@ -6,6 +6,7 @@ Each problem also carries an `error` member in the OpenAI error shape
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,7 +42,10 @@ def problem(
     status: int, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     kind = _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-    title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(status, kind.replace("_", " "))
+    try:  # with type about:blank, the title is the status' phrase (RFC 9457 4.2.1)
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = kind.replace("_", " ")
     return {
         "type": "about:blank",
         "title": title,
@@ -80,7 +84,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         headers = dict(error.headers or {})
-        return problem_response(error.status_code, str(error.detail), headers=headers)
+        code = getattr(error, "code", None)
+        return problem_response(error.status_code, str(error.detail), code=code, headers=headers)
 
     async def invalid(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
@@ -90,6 +95,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             422, f"{first['field']}: {first['reason']}", code="invalid_request", extra={"faults": faults}
         )
 
+    async def internal(request: Request, _error: Exception) -> JSONResponse:
+        # Starlette logs the exception; the caller gets the request id to report, no details.
+        request_id = getattr(request.state, "request_id", None)
+        detail = "internal error" + (f"; request id {request_id}" if request_id else "")
+        headers = {"x-request-id": request_id} if request_id else None
+        return problem_response(500, detail, code="internal_error", headers=headers)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Exception, internal)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)

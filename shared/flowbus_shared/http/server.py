@@ -25,6 +25,7 @@ class HttpServer:
             loop="none",  # the service's loop (uvloop when the CLI installed it)
             http="httptools",
             timeout_graceful_shutdown=5,
+            server_header=False,  # no "server: uvicorn": nothing to fingerprint
         )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

@@ -38,7 +38,9 @@ async def test_a_request_calls_the_api_once_and_answers(settings: FlowbusSetting
     with http_double(respond) as api:
 
         def executor(context: Context) -> Service:
-            return ExecutorService(context, ExecutorSettings(api_call_allowed_hosts=["127.0.0.1"]))
+            return ExecutorService(
+                context, ExecutorSettings(api_call_allowed_hosts=["127.0.0.1"], executor_http_enabled=False)
+            )
 
         runtime = Runtime(settings, [executor], name="executor-test")
         orchestrator_side = KafkaBus(settings, client_name="results")

@@ -21,8 +21,8 @@ from flowbus_governance.governance import Governance
 from flowbus_governance.notifier import ApprovalNotifier
 from flowbus_shared.auth import ApiKeys, Role
 from flowbus_shared.bus import MemoryBus, ensure_topics
-from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.http.service_app import build_service_api
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import SqlEventStore, open_store
 from flowbus_shared.topics import COMMANDS
@@ -62,7 +62,8 @@ async def api(tmp_path: Path) -> AsyncIterator[GovernanceApi]:
         for tenant in ("acme", "globex")
         for role in ("admin", "operator", "viewer")
     }
-    server = HttpServer(create_api(governance, Authenticator(keys), notifier), "127.0.0.1", 0, name="test")
+    platform = build_service_api(store.engine, bus, service="governance", description="test", keys=keys)
+    server = HttpServer(create_api(platform, governance, notifier), "127.0.0.1", 0, name="test")
     await server.start()
     try:
         yield GovernanceApi(f"http://127.0.0.1:{server.port}", governance, notifier, bus, store, tokens)

@@ -18,8 +18,8 @@ from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
 from flowbus_llm_gateway.price_book import PriceBook
 from flowbus_shared.auth import ApiKeys, Role
-from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.http.service_app import build_service_api
 from flowbus_shared.store import open_store
 from flowbus_shared.vault import ConnectionVault
 from tests.support.executor_deps import TEST_MASTER_KEYS
@@ -76,9 +76,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     }
     async with httpx.AsyncClient() as http:
         gateway = Gateway(http, keys, prices, ledger=ledger)
-        server = HttpServer(
-            create_api(gateway, keys, prices, ledger, Authenticator(api_keys)), "127.0.0.1", 0, name="test"
-        )
+        platform = build_service_api(engine, None, service="llm-gateway", description="test", keys=api_keys)
+        server = HttpServer(create_api(platform, gateway, keys, prices, ledger), "127.0.0.1", 0, name="test")
         await server.start()
         try:
             yield Api(f"http://127.0.0.1:{server.port}", keys, ledger, api_keys, tokens)

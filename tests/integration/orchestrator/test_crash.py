@@ -49,10 +49,13 @@ async def test_the_orchestrator_recovers_from_sigkill(
     context = await workers.start()
     log = tmp_path / "orchestrator.log"
     # the 7th message handled: some executions are mid-way, others not started
+    no_http = {"FLOWBUS_ORCHESTRATOR_HTTP_ENABLED": "false"}
     doomed = ServiceProcess(
-        "orchestrator", service_env(system_settings, FLOWBUS_FAULT_INJECTION=f"{crash_point}:7"), log
+        "orchestrator",
+        service_env(system_settings, FLOWBUS_FAULT_INJECTION=f"{crash_point}:7", **no_http),
+        log,
     )
-    survivor = ServiceProcess("orchestrator", service_env(system_settings), log)
+    survivor = ServiceProcess("orchestrator", service_env(system_settings, **no_http), log)
     try:
         await doomed.start()
         await doomed.wait_started()

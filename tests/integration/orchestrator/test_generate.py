@@ -9,11 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.adapters.generator import GenerationFailed, WorkflowGenerator
 from flowbus_shared.store import SqlEventStore, open_store
 from tests.support.http_double import Recorded, chat_completion, http_double
+
+TENANT = "generating-tenant"
+SERVICE_KEY = "fbk_test_service-key"
 
 PLAN = {
     "steps": [
@@ -67,10 +71,18 @@ async def generate(
 
     with http_double(respond) as gateway:
         async with httpx.AsyncClient(base_url=f"{gateway.url}/v1/") as client:
-            generator = WorkflowGenerator(client, DefinitionRepository(store.engine), model="auto")
-            result = await generator.generate(request)
-        assert gateway.requests[0].path == "/v1/chat/completions"
-        assert gateway.requests[0].body["messages"][-1]["content"] == request
+            generator = WorkflowGenerator(
+                client, DefinitionRepository(store.engine), model="auto", api_key=SecretStr(SERVICE_KEY)
+            )
+            result = await generator.generate(request, tenant_id=TENANT)
+        asked = gateway.requests[0]
+        assert asked.path == "/v1/chat/completions"
+        assert asked.body["messages"][-1]["content"] == request
+        # As the tenant, with flowbus's service key (the gateway's keys and budgets are the tenant's).
+        headers = {name.lower(): value for name, value in asked.headers.items()}
+        assert headers["x-flowbus-tenant"] == TENANT
+        assert headers["authorization"] == f"Bearer {SERVICE_KEY}"
+        assert "user" not in asked.body
         return result
 
 
@@ -90,8 +102,10 @@ async def test_a_valid_plan_becomes_a_stored_definition(store: SqlEventStore) ->
         "title": "{{input.email}}",
     }
     assert definition.triggers == ("lead_created",)
-    stored = await DefinitionRepository(store.engine).get(definition.id)
+    stored = await DefinitionRepository(store.engine).get(definition.id, tenant_id=TENANT)
     assert stored == definition
+    # The tenant's own workflow: no other tenant sees it.
+    assert await DefinitionRepository(store.engine).get(definition.id, tenant_id="someone-else") is None
 
 
 async def test_a_plan_in_a_code_fence_is_read(store: SqlEventStore) -> None:
@@ -110,10 +124,10 @@ async def test_a_plan_in_a_code_fence_is_read(store: SqlEventStore) -> None:
     ],
 )
 async def test_unusable_answers_store_nothing(store: SqlEventStore, answer: Any, reason: str) -> None:
-    before = await DefinitionRepository(store.engine).latest_all()
+    before = await DefinitionRepository(store.engine).latest_all(tenant_id=TENANT)
     with pytest.raises(GenerationFailed, match=reason):
         await generate(store, answer, request=f"bad {reason}")
-    assert await DefinitionRepository(store.engine).latest_all() == before
+    assert await DefinitionRepository(store.engine).latest_all(tenant_id=TENANT) == before
 
 
 async def test_an_invalid_definition_is_refused_with_its_faults(store: SqlEventStore) -> None:

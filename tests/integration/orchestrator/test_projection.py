@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowbus_orchestrator.adapters.projection import execution_stats, lineage
+from flowbus_orchestrator.adapters.execution_queries import execution_stats, lineage
 from flowbus_shared.schemas import ForkExecution, StartExecution, StepRequest, new_id
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.step_worker import StepFailure
 from flowbus_shared.topics import COMMANDS
 from tests.support.system import TestSteps, running_system
+from tests.support.waiting import wait_until
 
 
 async def fail_on_request(request: StepRequest) -> dict[str, Any]:
@@ -61,15 +62,30 @@ async def test_stats_and_lineage(
         )
         await system.wait_for_status(grandchild, "completed")
 
-        stats = (await execution_stats(system.context.store.engine, workflow_id))[workflow_id]
-        assert stats["total"] == 6
-        assert stats["by_status"] == {"completed": 5, "failed": 1}
-        assert stats["success_rate"] == 5 / 6
-        assert stats["mean_duration_seconds"] > 0
-        assert stats["p95_duration_seconds"] > 0
-        tree = await lineage(system.orchestrator.projection, grandchild)
+        engine = system.context.store.engine
+
+        async def projected() -> bool:
+            # The projection is written just after each append: it may trail the log briefly.
+            stats = await execution_stats(engine, "default", workflow_id=workflow_id)
+            return set(stats["executions"]["by_status"]) == {"completed", "failed"}
+
+        await wait_until(projected, message="the projection to catch up")
+        stats = await execution_stats(engine, "default", workflow_id=workflow_id)
+        assert stats["executions"] == {"total": 6, "by_status": {"completed": 5, "failed": 1}}
+        [row] = stats["by_workflow"]
+        assert (row["workflow_id"], row["total"], row["completed"], row["failed"]) == (workflow_id, 6, 5, 1)
+        assert 0 < row["p50_seconds"] <= row["p95_seconds"]
+        # Another tenant sees none of them.
+        other = await execution_stats(engine, "other", workflow_id=workflow_id)
+        assert other == {"executions": {"total": 0, "by_status": {}}, "by_workflow": []}
+
+        projection = system.orchestrator.projection
+        tree = await lineage(projection, "default", grandchild)
         assert tree is not None
-        assert tree["execution_id"] == ids[0]
-        assert [c["execution_id"] for c in tree["children"]] == [fork]
-        assert [c["execution_id"] for c in tree["children"][0]["children"]] == [grandchild]
-        assert tree["children"][0]["children"][0]["fork_step_id"] == "b"
+        assert [a["execution_id"] for a in tree["ancestors"]] == [fork, ids[0]]
+        assert tree["children"] == []
+        assert tree["execution"]["fork_step_id"] == "b"
+        middle = await lineage(projection, "default", fork)
+        assert middle is not None
+        assert [c["execution_id"] for c in middle["children"]] == [grandchild]
+        assert await lineage(projection, "other", fork) is None

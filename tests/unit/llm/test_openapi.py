@@ -11,8 +11,7 @@ from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
 from flowbus_llm_gateway.price_book import PriceBook
-from flowbus_shared.auth import ApiKeys
-from flowbus_shared.http import Authenticator
+from flowbus_shared.http.service_app import build_service_api
 from flowbus_shared.store import create_engine
 from flowbus_shared.vault import ConnectionVault
 
@@ -23,7 +22,8 @@ async def test_every_route_is_in_the_openapi_document(tmp_path: Path) -> None:
     prices = PriceBook(engine, {})
     async with httpx.AsyncClient() as http:
         gateway = Gateway(http, keys, prices)
-        document = create_api(gateway, keys, prices, Ledger(engine), Authenticator(ApiKeys(engine))).openapi()
+        api = build_service_api(engine, None, service="llm-gateway", description="test")
+        document = create_api(api, gateway, keys, prices, Ledger(engine)).openapi()
     paths = document["paths"]
     assert set(paths) >= {
         "/v1/chat/completions",

@@ -1,5 +1,6 @@
-"""The llm-gateway's FastAPI application: OpenAI-compatible chat and models, management
-routes, problem-details errors, health."""
+"""The llm-gateway's HTTP routes: OpenAI-compatible chat and models, and the management
+routes, on the application every service shares (`service_api`: problem-details errors,
+health, request ids, limits)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,17 @@ from flowbus_llm_gateway.gateway import Gateway
 from flowbus_llm_gateway.keys import ProviderKeys
 from flowbus_llm_gateway.ledger import Ledger
 from flowbus_llm_gateway.price_book import PriceBook
-from flowbus_shared.http import Authenticator, install_problem_handlers
+from flowbus_shared.http.service_app import ServiceApi
+
+DESCRIPTION = (
+    "Bring-your-own-key access to LLM providers: OpenAI-compatible chat completions with routing, "
+    "fallbacks and budgets, and the routes to manage keys, prices, budgets and usage."
+)
 
 
 def create_api(
-    gateway: Gateway, keys: ProviderKeys, prices: PriceBook, ledger: Ledger, auth: Authenticator
+    api: ServiceApi, gateway: Gateway, keys: ProviderKeys, prices: PriceBook, ledger: Ledger
 ) -> FastAPI:
-    app = FastAPI(
-        title="flowbus llm-gateway",
-        version="1",
-        description="Bring-your-own-key access to LLM providers: OpenAI-compatible chat completions "
-        "with routing, fallbacks and budgets, and the routes to manage keys, prices, budgets and usage.",
-    )
-    install_problem_handlers(app)
-    app.include_router(chat_router(gateway, keys, auth))
-    app.include_router(admin_router(keys, prices, ledger, auth))
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
+    api.app.include_router(chat_router(gateway, keys, api.auth))
+    api.app.include_router(admin_router(keys, prices, ledger, api.auth))
+    return api.app

@@ -51,88 +51,40 @@ class ExecutionProjection:
         async with self._engine.begin() as conn:
             await conn.execute(statement)
 
-    async def get(self, execution_id: str) -> dict[str, Any] | None:
+    async def get(self, execution_id: str, *, tenant_id: str | None = None) -> dict[str, Any] | None:
+        """The execution's row; None if there is none (or it is another tenant's)."""
+        query = sa.select(executions).where(executions.c.execution_id == execution_id)
+        if tenant_id is not None:
+            query = query.where(executions.c.tenant_id == tenant_id)
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(sa.select(executions).where(executions.c.execution_id == execution_id))
-            ).first()
+            row = (await conn.execute(query)).first()
         return dict(row._mapping) if row else None
 
-    async def children(self, execution_id: str) -> list[dict[str, Any]]:
+    async def children(self, execution_id: str, *, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        query = (
+            sa.select(executions)
+            .where(executions.c.parent_execution_id == execution_id)
+            .order_by(executions.c.started_at, executions.c.execution_id)
+        )
+        if tenant_id is not None:
+            query = query.where(executions.c.tenant_id == tenant_id)
         async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(executions)
-                .where(executions.c.parent_execution_id == execution_id)
-                .order_by(executions.c.started_at)
-            )
-            return [dict(row._mapping) for row in rows]
+            return [dict(row._mapping) for row in await conn.execute(query)]
 
     async def list(
-        self, *, workflow_id: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        tenant_id: str | None = None,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
         query = sa.select(executions).order_by(executions.c.started_at.desc()).limit(limit)
         if workflow_id:
             query = query.where(executions.c.workflow_id == workflow_id)
         if status:
             query = query.where(executions.c.status == status)
+        if tenant_id is not None:
+            query = query.where(executions.c.tenant_id == tenant_id)
         async with self._engine.connect() as conn:
             return [dict(row._mapping) for row in await conn.execute(query)]
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
-async def execution_stats(engine: AsyncEngine, workflow_id: str | None = None) -> dict[str, Any]:
-    """Counts by status, success rate, mean and p95 duration of completed runs, per workflow."""
-    query = sa.select(
-        executions.c.workflow_id, executions.c.status, executions.c.started_at, executions.c.finished_at
-    )
-    if workflow_id:
-        query = query.where(executions.c.workflow_id == workflow_id)
-    per_workflow: dict[str, dict[str, Any]] = {}
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    for row in rows:
-        entry = per_workflow.setdefault(row.workflow_id, {"counts": {}, "durations": []})
-        entry["counts"][row.status] = entry["counts"].get(row.status, 0) + 1
-        if row.status == "completed" and row.started_at and row.finished_at:
-            entry["durations"].append((row.finished_at - row.started_at).total_seconds())
-    result: dict[str, Any] = {}
-    for workflow, entry in sorted(per_workflow.items()):
-        counts, durations = entry["counts"], sorted(entry["durations"])
-        finished = counts.get("completed", 0) + counts.get("failed", 0)
-        result[workflow] = {
-            "total": sum(counts.values()),
-            "by_status": counts,
-            "success_rate": counts.get("completed", 0) / finished if finished else None,
-            "mean_duration_seconds": sum(durations) / len(durations) if durations else None,
-            "p95_duration_seconds": _percentile(durations, 0.95) if durations else None,
-        }
-    return result
-
-
-async def lineage(projection: ExecutionProjection, execution_id: str) -> dict[str, Any] | None:
-    """The fork tree an execution belongs to: from its root, each node with its children."""
-    row = await projection.get(execution_id)
-    if row is None:
-        return None
-    seen = {row["execution_id"]}
-    while row["parent_execution_id"] and row["parent_execution_id"] not in seen:
-        parent = await projection.get(row["parent_execution_id"])
-        if parent is None:
-            break
-        seen.add(parent["execution_id"])
-        row = parent
-
-    async def node(current: dict[str, Any]) -> dict[str, Any]:
-        children = [await node(child) for child in await projection.children(current["execution_id"])]
-        return {
-            "execution_id": current["execution_id"],
-            "status": current["status"],
-            "fork_step_id": current["fork_step_id"],
-            "children": children,
-        }
-
-    return await node(row)

@@ -1,4 +1,4 @@
-"""The orchestrator's own tables (created by migration 0002)."""
+"""The orchestrator's own tables (created by migration 0002, made tenant-scoped by 0013)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from flowbus_shared.store.tables import Json
 metadata = sa.MetaData()
 Moment = sa.DateTime(timezone=True)
 
+# The owner of the workflows every tenant sees (the predefined ones and those registered by
+# flowbus itself); no API key can act for it, since keys need a tenant and the API refuses "*".
+BUILTIN_TENANT = "*"
+
 workflow_definitions = sa.Table(
     "workflow_definitions",
     metadata,
+    sa.Column("tenant_id", sa.String(200), primary_key=True),
     sa.Column("workflow_id", sa.String(100), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("definition", Json, nullable=False),
@@ -21,6 +26,7 @@ workflow_definitions = sa.Table(
 workflow_triggers = sa.Table(
     "workflow_triggers",
     metadata,
+    sa.Column("tenant_id", sa.String(200), primary_key=True),
     sa.Column("event_type", sa.String(200), primary_key=True),
     sa.Column("workflow_id", sa.String(100), primary_key=True),
 )

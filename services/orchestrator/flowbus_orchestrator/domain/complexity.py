@@ -6,8 +6,11 @@ parallel branch, +1 per step-level condition and per conditional branch.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowbus_orchestrator.domain import routing
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
+from flowbus_orchestrator.domain.step_types import STEP_TYPES, queue_of
 
 
 def complexity_score(definition: WorkflowDefinition) -> int:
@@ -23,3 +26,16 @@ def complexity_score(definition: WorkflowDefinition) -> int:
         if step.condition is not None:
             score += 1
     return score
+
+
+def complexity_report(definition: WorkflowDefinition) -> dict[str, Any]:
+    """The score with what it is made of: how many steps, and how many run on each queue."""
+    by_queue: dict[str, int] = {}
+    for step in definition.steps.values():
+        queue = queue_of(step.type) if step.type in STEP_TYPES else "unknown"
+        by_queue[queue] = by_queue.get(queue, 0) + 1
+    return {
+        "score": complexity_score(definition),
+        "steps": len(definition.steps),
+        "by_queue": dict(sorted(by_queue.items())),
+    }

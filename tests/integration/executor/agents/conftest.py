@@ -25,8 +25,8 @@ from flowbus_governance.governance import Governance
 from flowbus_governance.notifier import ApprovalNotifier
 from flowbus_shared.auth import ApiKeys
 from flowbus_shared.bus import MemoryBus
-from flowbus_shared.http import Authenticator
 from flowbus_shared.http.server import HttpServer
+from flowbus_shared.http.service_app import build_service_api
 from flowbus_shared.schemas import StepRequest, StepResult
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.step_worker import StepHandler, run_step
@@ -129,7 +129,14 @@ async def agents_rig(database_url: str, model: Model, **settings: Any) -> AsyncI
     service_key = (await keys.create(TENANT, "service")).token
     admin_key = (await keys.create(TENANT, "admin")).token
     server = HttpServer(
-        create_api(governance, Authenticator(keys), notifier), "127.0.0.1", 0, name="governance"
+        create_api(
+            build_service_api(store.engine, None, service="governance", description="test", keys=keys),
+            governance,
+            notifier,
+        ),
+        "127.0.0.1",
+        0,
+        name="governance",
     )
     await server.start()
     try:
