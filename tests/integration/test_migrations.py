@@ -12,6 +12,8 @@ from flowbus_shared.store.migrate import downgrade
 
 TABLES = {
     "events",
+    "tenants",
+    "users",
     "snapshots",
     "processed_messages",
     "timers",
