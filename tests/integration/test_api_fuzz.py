@@ -61,7 +61,9 @@ async def services(
 
 
 @pytest.mark.timeout(600)
-async def test_no_generated_request_makes_a_service_fail(services: tuple[dict[str, str], str]) -> None:
+async def test_no_generated_request_makes_a_service_fail(
+    services: tuple[dict[str, str], str], tmp_path: Path
+) -> None:
     urls, token = services
     assert set(urls) == set(SERVICE_MODULES)
     failures = []
@@ -94,6 +96,7 @@ async def test_no_generated_request_makes_a_service_fail(services: tuple[dict[st
             *arguments,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,  # where schemathesis keeps its state
         )
         output, _ = await process.communicate()
         if process.returncode != 0:
