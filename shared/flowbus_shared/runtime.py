@@ -78,6 +78,10 @@ class Runtime:
     async def stop(self) -> None:
         if self._context is None:
             return
+        # In-flight messages finish first, while every service (its HTTP clients, its pools)
+        # is still up: a step cut off by its own service's shutdown would fail and be retried
+        # as a new attempt, repeating its side effect.
+        await self._context.bus.stop_consuming()
         for service in reversed(self.services):
             await service.stop()
         await self._context.bus.stop()

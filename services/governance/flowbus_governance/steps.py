@@ -103,7 +103,7 @@ def handlers(governance: Governance) -> dict[str, StepHandler]:
             "agent_id": agent_id,
             "created": created,
             "status": agent.status,
-            "confidence": agent.confidence,
+            "agent_confidence": agent.confidence,  # not `confidence`: that would be read as the step's own
         }
 
     return {

@@ -115,10 +115,13 @@ class KafkaBus(Publisher):
         self._committer.start()
         self._started = self._connected = True
 
-    async def stop(self) -> None:
+    async def stop_consuming(self) -> None:
         self._closing.set()  # take nothing new; finish what is in flight, stop retrying
         await self._lanes.drain()
         await self._committer.stop()  # handled offsets go out before the consumers leave
+
+    async def stop(self) -> None:
+        await self.stop_consuming()
         await self._broker.stop()
         self._started = self._connected = False
         self._closing.clear()

@@ -34,6 +34,9 @@ class _Topic:
         return zlib.crc32(key.encode()) % len(self.partitions)
 
 
+STOP_GRACE_SECONDS = 10.0
+
+
 class MemoryBus(Publisher):
     def __init__(self, settings: FlowbusSettings, *, partitions: int | None = None) -> None:
         self._settings = settings
@@ -83,14 +86,23 @@ class MemoryBus(Publisher):
         for subscription in self._subscriptions:
             self._start_consumers(subscription)
 
-    async def stop(self) -> None:
+    async def stop_consuming(self) -> None:
         self._running = False
+        for topic in self._topics.values():
+            async with topic.changed:
+                topic.changed.notify_all()  # idle consumers wake up and leave
+        if self._tasks:
+            # A consumer in the middle of a message finishes it (briefly bounded).
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+    async def stop(self) -> None:
+        await self.stop_consuming()
 
     async def ready(self, within_seconds: float) -> str | None:
         return None  # it lives in this process: if the process answers, so does the bus
@@ -101,8 +113,10 @@ class MemoryBus(Publisher):
         offset = 0  # a new group starts at the earliest record, as on Kafka
         while self._running:
             async with topic.changed:
-                while offset >= len(log):
+                while self._running and offset >= len(log):
                     await topic.changed.wait()
+            if not self._running:
+                return
             await self._policy.settle(subscription, log[offset])
             offset += 1
 

@@ -66,7 +66,14 @@ class MessageBus(Protocol):
 
     async def start(self) -> None: ...
 
-    async def stop(self) -> None: ...
+    async def stop_consuming(self) -> None:
+        """Take no new messages and finish the ones in flight (their offsets committed);
+        publishing still works, so services can stop after it and still send what they owe."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop consuming (as above), then close every connection."""
+        ...
 
     async def ready(self, within_seconds: float) -> str | None:
         """None when the bus can carry messages now; otherwise what is wrong, briefly. A cheap
