@@ -21,6 +21,7 @@ from tests.bench import (
     kafka_roundtrip,
     orchestrator_bench,
     store_appends,
+    system_bench,
 )
 from tests.bench.stats import ms
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
@@ -100,6 +101,7 @@ async def measure() -> list[str]:
         rows += await finance_bench.finance_rows(url)
         rows += await governance_bench.governance_figures(settings, url)
         rows += gateway_rows(await gateway_bench.gateway_figures(settings, url))
+        rows += system_bench.system_rows(await system_bench.system_figures(require_kafka(), url))
     finally:
         await drop_pg_database(name)
     return rows
@@ -137,6 +139,8 @@ async def measure_only(part: str) -> list[str]:
             rows = await governance_bench.governance_figures(settings, url)
         elif part == "finance":
             rows = await finance_bench.finance_rows(url)
+        elif part == "system":
+            rows = system_bench.system_rows(await system_bench.system_figures(require_kafka(), url))
         else:
             rows = gateway_rows(await gateway_bench.gateway_figures(settings, url))
         return ["| what | figure |", "| --- | --- |", *rows]
@@ -159,7 +163,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", type=Path, help="write the figures into this README")
     parser.add_argument(
-        "--only", choices=["gateway", "governance", "finance"], help="measure one part (printed only)"
+        "--only",
+        choices=["gateway", "governance", "finance", "system"],
+        help="measure one part (printed only)",
     )
     args = parser.parse_args()
     if args.only:
