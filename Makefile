@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LOCAL := deploy/local
 DEV_DB := .local/flowbus-demo.db
 
-.PHONY: help install lock lint test test-fast demo bench kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
+.PHONY: help install lock lint kustomize test test-fast demo bench kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,14 @@ lint: install ## ruff and mypy (strict on shared/)
 	@$(VENV)/bin/ruff format --check shared services tests
 	@$(VENV)/bin/mypy
 
-test: install lint ## lint, start Kafka and PostgreSQL, run the whole suite, stop them
+# The deploy tests render deploy/k8s with kustomize: kubectl's own, or one built from the Go
+# module proxy into .local/bin when neither is installed.
+KUSTOMIZE_VERSION := v5.5.0
+kustomize:
+	@command -v kubectl >/dev/null || command -v kustomize >/dev/null || test -x .local/bin/kustomize || \
+		GOBIN=$(CURDIR)/.local/bin go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+test: install lint kustomize ## lint, start Kafka and PostgreSQL, run the whole suite, stop them
 	@bash $(LOCAL)/with-infra.sh $(PY) -m pytest
 
 test-fast: install ## unit tests only (no Kafka, no PostgreSQL)
