@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from flowbus_shared import metrics
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.bus import Delivery, MessageBus
 from flowbus_shared.schemas import StepError, StepRequest, StepResult
@@ -159,5 +160,7 @@ class StepWorker:
         result = await self._attempts.recorded(request.idempotency_key)
         if result is None:
             result = await run_step(self._handlers, request, executed_by=self.name)
+            error_type = result.error.error_type if result.error is not None else None
+            metrics.step_attempt(request.step_type, result.status, error_type, result.duration_ms)
             result = await self._attempts.record(request.idempotency_key, self.name, result)
         await self._bus.publish(STEP_RESULTS, result)

@@ -14,7 +14,8 @@ from flowbus_governance.adapters.approvals import Approval, ApprovalStore
 from flowbus_governance.adapters.audit import AuditLog
 from flowbus_governance.domain.agents import AgentStatus, Impact, apply_outcome
 from flowbus_governance.domain.decide import AgentView, Decision, decide
-from flowbus_governance.domain.policy import Policy
+from flowbus_governance.domain.policy import Policy, classify
+from flowbus_shared import metrics
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class Governance:
                 attempt=where.attempt,
                 decision_id=decision_id,
             )
+        named = action in self.policy.actions  # pattern-matched names are open-ended: not a label
+        metrics.governance_verdict(
+            decision.verdict, action if named else "other", classify(self.policy, action)
+        )
         return CheckResult(decision_id, decision, approval)
 
     async def outcome(

@@ -25,6 +25,7 @@ from flowbus_llm_gateway.providers.gemini import Gemini
 from flowbus_llm_gateway.providers.openai_compatible import OpenAICompatible
 from flowbus_llm_gateway.routing import CircuitBreaker, call_with_fallback, explicit, rank
 from flowbus_llm_gateway.tokens import estimate_request_tokens
+from flowbus_shared import metrics
 
 
 def default_providers() -> dict[str, Provider]:
@@ -195,6 +196,7 @@ class Gateway:
                 await self._ledger.release(reservation)  # the call failed: give the estimate back
             raise
         cost = cost_usd(response.usage, chosen.prices)
+        metrics.llm_usage(chosen.provider, chosen.model, tenant_id, response.usage.model_dump(), cost)
         if reservation is not None and self._ledger is not None and charge is not None:
             await self._ledger.settle(
                 reservation,

@@ -20,6 +20,7 @@ from flowbus_orchestrator.adapters.projection import ExecutionProjection
 from flowbus_orchestrator.domain.decide import Incoming, decide
 from flowbus_orchestrator.domain.progression import Decision
 from flowbus_orchestrator.domain.state import ExecutionState, fold
+from flowbus_shared import metrics
 from flowbus_shared.bus.headers import outgoing_headers
 from flowbus_shared.faults import FaultInjector
 from flowbus_shared.schemas import ExecutionEventRecord, ForkExecution, StartExecution, encode
@@ -147,6 +148,7 @@ class Engine:
             cancel_timers=decision.cancel_timers,
         )
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
+        metrics.execution_events(after.workflow_id, after.definition, decision.events)
         if outbox:
             self._on_appended()
         self._remember(after)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from flowbus_shared import metrics
 from flowbus_shared.bus.port import Delivery, RejectMessage, Subscription
 from flowbus_shared.schemas import DeadLetterRecord, DecodeError, encode
 from flowbus_shared.telemetry import extract_context, tracer
@@ -84,6 +85,7 @@ class DeliveryPolicy:
                 await asyncio.wait_for(closing.wait(), timeout=self.backoff(attempt))
             if closing.is_set():
                 return None
+            metrics.redelivered(record.topic, subscription.group)
             attempt += 1
 
     def backoff(self, attempt: int) -> float:
@@ -194,3 +196,4 @@ class DeliveryPolicy:
             headers=record.headers,
         )
         await self._publish_raw(self._dead_letter_topic, encode(dead), dead.partition_key(), {})
+        metrics.dead_lettered(record.topic, error_type)

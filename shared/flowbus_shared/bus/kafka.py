@@ -23,6 +23,8 @@ from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
 from flowbus_shared.bus.lanes import KeyedLanes, PartitionProgress
 from flowbus_shared.bus.port import Handler, Subscription, as_specs
 from flowbus_shared.bus.publishing import Publisher
+from flowbus_shared.bus.security import broker_security
+from flowbus_shared.metrics import ConsumerLag
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.topics import DEAD_LETTER, TopicSpec
 
@@ -51,6 +53,7 @@ class KafkaBus(Publisher):
             # burst to few requests (aiokafka's default is 16 KiB).
             max_batch_size=256 * 1024,
             allow_auto_create_topics=False,
+            security=broker_security(settings),
             log_level=logging.DEBUG,  # FastStream logs every message; keep that out of INFO
         )
         self._policy = DeliveryPolicy(
@@ -61,6 +64,7 @@ class KafkaBus(Publisher):
         )
         self._committer = OffsetCommitter(settings.commit_interval_seconds)
         self._lanes = KeyedLanes(settings.max_in_flight)
+        self._lag = ConsumerLag()
         self._started = False
         self._connected = False
         self._closing = asyncio.Event()
@@ -72,7 +76,7 @@ class KafkaBus(Publisher):
         subscription = Subscription(topics=topics, group=group, handler=handler)
         member = "+".join(spec.suffix for spec in as_specs(specs))
         instance_id = self._settings.kafka_instance_id
-        policy, committer, lanes = self._policy, self._committer, self._lanes
+        policy, committer, lanes, lag = self._policy, self._committer, self._lanes, self._lag
         progress = PartitionProgress()
 
         async def consume(message: KafkaMessage) -> None:
@@ -80,6 +84,7 @@ class KafkaBus(Publisher):
                 return  # not handled, not committed: the group's next owner gets it
             record = message.raw_message
             assert not isinstance(record, tuple)  # not a batch subscriber
+            lag.watch(message.consumer, group)
             raw = RawRecord(
                 topic=record.topic,
                 partition=record.partition,
@@ -113,10 +118,12 @@ class KafkaBus(Publisher):
     async def start(self) -> None:
         await self._broker.start()
         self._committer.start()
+        self._lag.start()
         self._started = self._connected = True
 
     async def stop_consuming(self) -> None:
         self._closing.set()  # take nothing new; finish what is in flight, stop retrying
+        await self._lag.stop()
         await self._lanes.drain()
         await self._committer.stop()  # handled offsets go out before the consumers leave
 

@@ -7,7 +7,8 @@ Prometheus metrics.
   short timeout; 503 naming what is down otherwise. Answers are shared for a second, so a
   flood of probes costs the database and Kafka one check a second.
 - `/version`: the service, flowbus' version, Python's, and what the service adds (`about`).
-- `/metrics`: Prometheus text (`flowbus_http_requests_total`, `..._duration_seconds`, ...).
+- `/metrics`: Prometheus text: the HTTP metrics and every metric of flowbus_shared.metrics
+  (executions, step durations, retries, dead letters, consumer lag, LLM spend, verdicts).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowbus_governance.adapters.audit import AuditLog, canonicalise, sha256_hex, utc
 from flowbus_governance.adapters.tables import governance_approvals
+from flowbus_shared import metrics
 
 PENDING, APPROVED, REJECTED, EXPIRED = "pending", "approved", "rejected", "expired"
 
@@ -280,7 +281,19 @@ class ApprovalStore:
                 approval = _approval(row)
                 await self._audit.append(conn, approval.tenant_id, "approval.expired", _record(approval))
             expired.append(approval)
+        await self.count_waiting(moment)  # the sweeper calls this every few seconds: keeps the gauge fresh
         return expired
+
+    async def count_waiting(self, now: datetime | None = None) -> int:
+        """Approvals of every tenant still open for a decision, also set as `flowbus_approvals_waiting`
+        (one range scan of the (state, expires_at) index)."""
+        a = governance_approvals.c
+        moment = utc(now or datetime.now(UTC))
+        query = sa.select(sa.func.count()).where(a.state == PENDING, a.expires_at > moment)
+        async with self._engine.connect() as conn:
+            waiting = int((await conn.execute(query)).scalar_one())
+        metrics.approvals_waiting(waiting)
+        return waiting
 
     async def undelivered(self, limit: int = 100, *, tenant_id: str | None = None) -> list[Approval]:
         """Decided approvals of workflow steps not yet marked notified (of all tenants, or of one),
