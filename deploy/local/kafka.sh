@@ -8,6 +8,10 @@ repo="$(cd "$here/../.." && pwd)"
 state="${FLOWBUS_STATE_DIR:-$repo/.local}/kafka"
 port="${FLOWBUS_KAFKA_PORT:-19092}"
 controller_port="${FLOWBUS_KAFKA_CONTROLLER_PORT:-19093}"
+sasl_port="${FLOWBUS_KAFKA_SASL_PORT:-19094}"
+# The SASL listener's user, for tests on loopback only (not a secret of any real system).
+sasl_user="flowbus-test"
+sasl_password="flowbus-test-password"
 libs="$state/libs"
 data="$state/data"
 pidfile="$state/kafka.pid"
@@ -31,7 +35,8 @@ up() {
   if running; then echo "kafka: already running on 127.0.0.1:$port"; return 0; fi
   if port_open "$port"; then echo "kafka: port $port is taken by another process" >&2; exit 1; fi
   mkdir -p "$data"
-  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$data#g" \
+  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@SASL_PORT@#$sasl_port#g" \
+    -e "s#@DATA_DIR@#$data#g" \
     "$here/kafka/server.properties.template" > "$state/server.properties"
   local cp="$libs/*"
   if [ ! -f "$data/meta.properties" ]; then
@@ -47,7 +52,10 @@ up() {
   for _ in $(seq 1 120); do
     if ! running; then echo "kafka: exited during start-up; see $log" >&2; tail -20 "$log" >&2; exit 1; fi
     if port_open "$port" && grep -q "Kafka Server started" "$log"; then
-      echo "kafka: up on 127.0.0.1:$port (pid $(cat "$pidfile"))"; return 0
+      "$java_bin" -cp "$cp" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+        kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$port" --alter --entity-type users \
+        --entity-name "$sasl_user" --add-config "SCRAM-SHA-512=[password=$sasl_password]" >/dev/null
+      echo "kafka: up on 127.0.0.1:$port, SCRAM-SHA-512 on $sasl_port (pid $(cat "$pidfile"))"; return 0
     fi
     sleep 0.5
   done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -20,6 +21,17 @@ class FlowbusSettings(BaseSettings):
     kafka_client_id: str = Field(default="flowbus", description="client id prefix")
     kafka_instance_id: str | None = Field(
         default=None, description="static group membership id (group.instance.id) of this pod"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how the Kafka clients connect: plain, TLS, SASL, or SASL over TLS"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (with a SASL protocol)"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user (e.g. a Strimzi KafkaUser)")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password")
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle for TLS to the brokers (unset: the system's)"
     )
     topic_prefix: str = Field(
         default="flowbus", pattern=r"^[A-Za-z0-9._-]+$", description="topics are named <prefix>.<name>"

@@ -8,6 +8,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from flowbus_shared.bus.security import client_options
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.topics import ALL_TOPICS
 
@@ -39,6 +40,7 @@ async def ensure_topics(settings: FlowbusSettings, names: list[str] | None = Non
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"{settings.kafka_client_id}-admin",
+        **client_options(settings),
     )
     await admin.start()
     try:
