@@ -23,7 +23,7 @@ from flowbus_shared.http.service_app import ServiceApi, service_api
 from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepWorker
-from flowbus_shared.topics import STEPS_GOVERNANCE
+from flowbus_shared.topics import GOVERNANCE_DECISIONS, STEPS_GOVERNANCE
 
 log = logging.getLogger("flowbus.governance")
 
@@ -60,6 +60,7 @@ class GovernanceService:
             audit,
             policy,
             approval_ttl_seconds=settings.governance_approval_ttl_seconds,
+            publish=lambda decision: context.bus.publish(GOVERNANCE_DECISIONS, decision),
         )
         self.notifier = ApprovalNotifier(context.bus, approvals)
         self.worker = StepWorker(

@@ -5,6 +5,7 @@ and feedback move an agent's confidence and maturity."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -16,6 +17,8 @@ from flowbus_governance.domain.agents import AgentStatus, Impact, apply_outcome
 from flowbus_governance.domain.decide import AgentView, Decision, decide
 from flowbus_governance.domain.policy import Policy, classify
 from flowbus_shared import metrics
+from flowbus_shared.schemas import GovernanceDecision
+from flowbus_shared.schemas.governance import Maturity
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,11 @@ class Governance:
         policy: Policy,
         *,
         approval_ttl_seconds: float,
+        publish: Callable[[GovernanceDecision], Awaitable[None]] | None = None,
     ) -> None:
+        """`publish` announces every verdict (the service sends them to `governance-decisions`)."""
         self.agents = agents
+        self._publish = publish
         self.approvals = approvals
         self.audit = audit
         self.policy = policy
@@ -107,6 +113,23 @@ class Governance:
                 step_id=where.step_id,
                 attempt=where.attempt,
                 decision_id=decision_id,
+            )
+        if self._publish is not None:
+            await self._publish(
+                GovernanceDecision(
+                    message_id=decision_id,  # a redelivered check announces the same decision
+                    tenant_id=tenant_id,
+                    execution_id=where.execution_id,
+                    step_id=where.step_id,
+                    agent_id=agent_id,
+                    action=action,
+                    verdict=decision.verdict,
+                    reason=decision.reason[:2000],
+                    action_complexity=decision.complexity,
+                    agent_maturity=cast(Maturity | None, decision.agent_status),
+                    policy_version=decision.policy_version,
+                    payload_hash=approval.payload_hash if approval else None,
+                )
             )
         named = action in self.policy.actions  # pattern-matched names are open-ended: not a label
         metrics.governance_verdict(
