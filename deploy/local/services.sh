@@ -27,6 +27,8 @@ up() {
     done
     echo "$name: running (pid $(cat "$state/$name.pid"), log $state/$name.log)"
   done
+  echo "HTTP APIs: orchestrator http://127.0.0.1:8300, llm-gateway :8400, governance :8500, executor :8600"
+  echo "a key for them: $flowbus keys create --tenant default --role admin"
 }
 
 down() {
