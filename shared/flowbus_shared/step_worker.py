@@ -18,6 +18,7 @@ from flowbus_shared import metrics
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.bus import Delivery, MessageBus
 from flowbus_shared.schemas import StepError, StepRequest, StepResult
+from flowbus_shared.step_tracing import record_outcome, step_span
 from flowbus_shared.topics import STEP_RESULTS, TopicSpec
 
 log = logging.getLogger("flowbus.steps")
@@ -157,10 +158,13 @@ class StepWorker:
     async def _on_request(self, request: StepRequest, _delivery: Delivery) -> None:
         # A redelivered request (same idempotency key) gets the recorded result again;
         # its side effect does not run twice.
-        result = await self._attempts.recorded(request.idempotency_key)
-        if result is None:
-            result = await run_step(self._handlers, request, executed_by=self.name)
-            error_type = result.error.error_type if result.error is not None else None
-            metrics.step_attempt(request.step_type, result.status, error_type, result.duration_ms)
-            result = await self._attempts.record(request.idempotency_key, self.name, result)
-        await self._bus.publish(STEP_RESULTS, result)
+        with step_span(request, self._queue.suffix) as span:
+            result = await self._attempts.recorded(request.idempotency_key)
+            replayed = result is not None
+            if result is None:
+                result = await run_step(self._handlers, request, executed_by=self.name)
+                error_type = result.error.error_type if result.error is not None else None
+                metrics.step_attempt(request.step_type, result.status, error_type, result.duration_ms)
+                result = await self._attempts.record(request.idempotency_key, self.name, result)
+            record_outcome(span, result, replayed=replayed)
+            await self._bus.publish(STEP_RESULTS, result)

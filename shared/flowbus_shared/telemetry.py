@@ -51,6 +51,8 @@ def configure_tracing(service_name: str, extra_processors: tuple[SpanProcessor, 
     global _configured
     if _configured is not None:
         return _configured
+    # Current (stable) HTTP conventions on client spans: url.full, http.request.method.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     provider = TracerProvider(resource=resource)
     exporter = _otlp_exporter()
@@ -71,3 +73,30 @@ def inject_context(headers: MutableMapping[str, str], context: Context | None = 
 
 def extract_context(headers: Mapping[str, str]) -> Context:
     return propagate.extract(headers)
+
+
+# Every log line written inside a span names it, so logs and traces can be joined.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s%(trace_context)s: %(message)s"
+
+
+class TraceContextFilter(logging.Filter):
+    """Adds `trace_id` and `span_id` (W3C hex; empty outside a span) to every record it sees,
+    and `trace_context` (` trace_id=... span_id=...`, or empty) for log formats."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        trace_id = span_id = shown = ""
+        if context.is_valid:
+            trace_id = trace.format_trace_id(context.trace_id)
+            span_id = trace.format_span_id(context.span_id)
+            shown = f" trace_id={trace_id} span_id={span_id}"
+        record.trace_id, record.span_id, record.trace_context = trace_id, span_id, shown
+        return True
+
+
+def add_trace_context_to_logs(handlers: list[logging.Handler] | None = None) -> None:
+    """Put a TraceContextFilter on `handlers` (default: the root logger's), where every
+    propagated record passes, whichever logger wrote it."""
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        if not any(isinstance(existing, TraceContextFilter) for existing in handler.filters):
+            handler.addFilter(TraceContextFilter())

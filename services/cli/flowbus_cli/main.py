@@ -27,6 +27,7 @@ from flowbus_shared.bus import ensure_topics
 from flowbus_shared.runtime import Runtime
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import create_engine, upgrade
+from flowbus_shared.telemetry import LOG_FORMAT, add_trace_context_to_logs
 
 app = typer.Typer(
     help="flowbus: event-driven workflows for business and AI-agent automation.",
@@ -58,10 +59,8 @@ ServiceName = Enum("ServiceName", {name.replace("-", "_"): name for name in SERV
 
 
 def _configure_logging(settings: FlowbusSettings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    add_trace_context_to_logs()
 
 
 def embedded_settings(database: Path) -> FlowbusSettings:

@@ -17,6 +17,7 @@ from flowbus_executor.settings import ExecutorSettings
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.http.server import HttpServer
 from flowbus_shared.http.service_app import service_api
+from flowbus_shared.http_tracing import traced_http_client
 from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.step_worker import StepHandler, StepWorker
@@ -56,7 +57,9 @@ class ExecutorService:
         settings = settings or ExecutorSettings()
         self.deps = ExecutorDeps(
             settings=settings,
-            http=httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=False),
+            http=traced_http_client(
+                httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=False)
+            ),
             vault=vault_of(context),
             engine=context.store.engine,
         )

@@ -16,6 +16,7 @@ from flowbus_governance.adapters.audit import AuditLog
 from flowbus_governance.domain.agents import AgentStatus, Impact, apply_outcome
 from flowbus_governance.domain.decide import AgentView, Decision, decide
 from flowbus_governance.domain.policy import Policy, classify
+from flowbus_governance.tracing import check_span, record_decision
 from flowbus_shared import metrics
 from flowbus_shared.schemas import GovernanceDecision
 from flowbus_shared.schemas.governance import Maturity
@@ -80,62 +81,64 @@ class Governance:
     ) -> CheckResult:
         """Decide, record the decision, and open an approval when one is required."""
         where = where or Where()
-        agent = await self.agents.get(tenant_id, agent_id)
-        view = (
-            None
-            if agent is None
-            else AgentView(agent.agent_id, cast(AgentStatus, agent.status), agent.confidence)
-        )
-        decision = decide(self.policy, view, action, require_approval=require_approval)
-        decision_id = decision_id or f"dec-{uuid.uuid4().hex}"
-        await self.audit.record(
-            tenant_id,
-            "decision",
-            {
-                "decision_id": decision_id,
-                "agent_id": agent_id,
-                **asdict(decision),
-                "execution_id": where.execution_id,
-                "step_id": where.step_id,
-                "attempt": where.attempt,
-            },
-        )
-        approval = None
-        if decision.verdict == "approval_required":
-            approval = await self.approvals.request(
-                tenant_id,
-                agent_id=agent_id,
-                action=action,
-                payload=payload or {},
-                reason=decision.reason,
-                expires_at=datetime.now(UTC) + self._ttl,
-                execution_id=where.execution_id,
-                step_id=where.step_id,
-                attempt=where.attempt,
-                decision_id=decision_id,
+        with check_span(tenant_id, agent_id, action, where.execution_id) as span:
+            agent = await self.agents.get(tenant_id, agent_id)
+            view = (
+                None
+                if agent is None
+                else AgentView(agent.agent_id, cast(AgentStatus, agent.status), agent.confidence)
             )
-        if self._publish is not None:
-            await self._publish(
-                GovernanceDecision(
-                    message_id=decision_id,  # a redelivered check announces the same decision
-                    tenant_id=tenant_id,
-                    execution_id=where.execution_id,
-                    step_id=where.step_id,
+            decision = decide(self.policy, view, action, require_approval=require_approval)
+            decision_id = decision_id or f"dec-{uuid.uuid4().hex}"
+            record_decision(span, decision, decision_id)
+            await self.audit.record(
+                tenant_id,
+                "decision",
+                {
+                    "decision_id": decision_id,
+                    "agent_id": agent_id,
+                    **asdict(decision),
+                    "execution_id": where.execution_id,
+                    "step_id": where.step_id,
+                    "attempt": where.attempt,
+                },
+            )
+            approval = None
+            if decision.verdict == "approval_required":
+                approval = await self.approvals.request(
+                    tenant_id,
                     agent_id=agent_id,
                     action=action,
-                    verdict=decision.verdict,
-                    reason=decision.reason[:2000],
-                    action_complexity=decision.complexity,
-                    agent_maturity=cast(Maturity | None, decision.agent_status),
-                    policy_version=decision.policy_version,
-                    payload_hash=approval.payload_hash if approval else None,
+                    payload=payload or {},
+                    reason=decision.reason,
+                    expires_at=datetime.now(UTC) + self._ttl,
+                    execution_id=where.execution_id,
+                    step_id=where.step_id,
+                    attempt=where.attempt,
+                    decision_id=decision_id,
                 )
+            if self._publish is not None:
+                await self._publish(
+                    GovernanceDecision(
+                        message_id=decision_id,  # a redelivered check announces the same decision
+                        tenant_id=tenant_id,
+                        execution_id=where.execution_id,
+                        step_id=where.step_id,
+                        agent_id=agent_id,
+                        action=action,
+                        verdict=decision.verdict,
+                        reason=decision.reason[:2000],
+                        action_complexity=decision.complexity,
+                        agent_maturity=cast(Maturity | None, decision.agent_status),
+                        policy_version=decision.policy_version,
+                        payload_hash=approval.payload_hash if approval else None,
+                    )
+                )
+            named = action in self.policy.actions  # pattern-matched names are open-ended: not a label
+            metrics.governance_verdict(
+                decision.verdict, action if named else "other", classify(self.policy, action)
             )
-        named = action in self.policy.actions  # pattern-matched names are open-ended: not a label
-        metrics.governance_verdict(
-            decision.verdict, action if named else "other", classify(self.policy, action)
-        )
-        return CheckResult(decision_id, decision, approval)
+            return CheckResult(decision_id, decision, approval)
 
     async def outcome(
         self, tenant_id: str, agent_id: str, *, success: bool, impact: Impact, cause: str

@@ -20,6 +20,7 @@ from flowbus_llm_gateway.settings import GatewaySettings
 from flowbus_shared.attempts import AttemptLog
 from flowbus_shared.http.server import HttpServer
 from flowbus_shared.http.service_app import service_api
+from flowbus_shared.http_tracing import traced_http_client
 from flowbus_shared.periodic import Periodic
 from flowbus_shared.runtime import Context
 from flowbus_shared.schemas import LlmTokenEvent
@@ -45,7 +46,7 @@ class GatewayService:
             )
         }
         self.bus = context.bus
-        self.http = httpx.AsyncClient(timeout=settings.request_timeout_seconds)
+        self.http = traced_http_client(httpx.AsyncClient(timeout=settings.request_timeout_seconds))
         self.keys = ProviderKeys(vault)
         self.ledger = Ledger(engine)
         self.prices = PriceBook(engine, entries)

@@ -25,6 +25,7 @@ from flowbus_llm_gateway.providers.gemini import Gemini
 from flowbus_llm_gateway.providers.openai_compatible import OpenAICompatible
 from flowbus_llm_gateway.routing import CircuitBreaker, call_with_fallback, explicit, rank
 from flowbus_llm_gateway.tokens import estimate_request_tokens
+from flowbus_llm_gateway.tracing import chat_span, record_answer
 from flowbus_shared import metrics
 
 
@@ -166,6 +167,12 @@ class Gateway:
             return f"{tenant_id}/{candidate.key}"
 
         async def attempt(candidate: ModelInfo) -> ChatResponse:
+            with chat_span(candidate, request, streamed=on_delta is not None) as span:
+                response = await answer_from(candidate)
+                record_answer(span, response, cost_usd(response.usage, candidate.prices))
+                return response
+
+        async def answer_from(candidate: ModelInfo) -> ChatResponse:
             adapter = self._adapter(candidate.provider)
             endpoint: Endpoint = endpoints[candidate.provider]
             asked = request.model_copy(update={"model": candidate.model})

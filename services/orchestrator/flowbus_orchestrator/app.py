@@ -19,6 +19,7 @@ from flowbus_orchestrator.settings import OrchestratorSettings
 from flowbus_shared.faults import FaultInjector
 from flowbus_shared.http.server import HttpServer
 from flowbus_shared.http.service_app import service_api
+from flowbus_shared.http_tracing import traced_http_client
 from flowbus_shared.identity import IdentitySettings, identity_router
 from flowbus_shared.runtime import Context
 from flowbus_shared.topics import COMMANDS, STEP_RESULTS, TRIGGERS
@@ -70,10 +71,12 @@ class OrchestratorService:
         context, settings = self._context, self.settings
         generator = None
         if settings.llm_gateway_url:
-            self._gateway = httpx.AsyncClient(
-                base_url=f"{settings.llm_gateway_url.rstrip('/')}/",
-                timeout=settings.orchestrator_generation_timeout_seconds,
-                follow_redirects=False,
+            self._gateway = traced_http_client(
+                httpx.AsyncClient(
+                    base_url=f"{settings.llm_gateway_url.rstrip('/')}/",
+                    timeout=settings.orchestrator_generation_timeout_seconds,
+                    follow_redirects=False,
+                )
             )
             generator = WorkflowGenerator(
                 self._gateway,
