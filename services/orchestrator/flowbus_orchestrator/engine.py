@@ -72,20 +72,23 @@ class Engine:
 
     async def load(self, execution_id: str) -> ExecutionState:
         """The execution's current state: cached (or snapshot) plus any later events."""
-        state = self._states.get(execution_id)
-        if state is None:
-            snapshot = await self.store.load_snapshot(execution_id)
-            state = ExecutionState.from_dict(snapshot.state) if snapshot else ExecutionState()
         # Folding later events into the cached object is safe: it only ever moves forward,
         # and decide() works on a copy.
-        later = await self.store.read(execution_id, after_version=state.version)
-        return fold(((e.event_type, e.data) for e in later), state)
+        state = self._states.get(execution_id)
+        if state is None:
+            state = await self._snapshot(execution_id)
+        return await self._catch_up(execution_id, state)
 
     async def current(self, execution_id: str) -> ExecutionState:
         """The state now, for readers beside the engine (the HTTP API): from the snapshot and
         later events, leaving the engine's cache alone (folding into it is the engine's job)."""
+        return await self._catch_up(execution_id, await self._snapshot(execution_id))
+
+    async def _snapshot(self, execution_id: str) -> ExecutionState:
         snapshot = await self.store.load_snapshot(execution_id)
-        state = ExecutionState.from_dict(snapshot.state) if snapshot else ExecutionState()
+        return ExecutionState.from_dict(snapshot.state) if snapshot else ExecutionState()
+
+    async def _catch_up(self, execution_id: str, state: ExecutionState) -> ExecutionState:
         later = await self.store.read(execution_id, after_version=state.version)
         return fold(((e.event_type, e.data) for e in later), state)
 
