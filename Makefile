@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LOCAL := deploy/local
 DEV_DB := .local/flowbus-demo.db
 
-.PHONY: help install lock lint kustomize test test-fast demo bench kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
+.PHONY: help install lock lint kustomize jaeger test test-fast demo bench kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,11 @@ kustomize:
 	@command -v kubectl >/dev/null || command -v kustomize >/dev/null || test -x .local/bin/kustomize || \
 		GOBIN=$(CURDIR)/.local/bin go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-test: install lint kustomize ## lint, start Kafka and PostgreSQL, run the whole suite, stop them
+# The end-to-end suite exports the services' traces to Jaeger v2, built once from the Go module proxy.
+jaeger:
+	@bash $(LOCAL)/jaeger.sh build
+
+test: install lint kustomize jaeger ## lint, start Kafka and PostgreSQL, run the whole suite, stop them
 	@bash $(LOCAL)/with-infra.sh $(PY) -m pytest
 
 test-fast: install ## unit tests only (no Kafka, no PostgreSQL)

@@ -27,7 +27,7 @@ def redacted_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-async def _redact_url(span: Span, request: RequestInfo) -> None:
+def _redact(span: Span, request: RequestInfo) -> None:
     if not span.is_recording():
         return
     recorded = getattr(span, "attributes", None) or {}
@@ -37,7 +37,17 @@ async def _redact_url(span: Span, request: RequestInfo) -> None:
             span.set_attribute(name, safe)
 
 
+async def _redact_async(span: Span, request: RequestInfo) -> None:
+    _redact(span, request)
+
+
 def traced_http_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """Give `client` a client span per request and a `traceparent` header (returns it)."""
-    HTTPXClientInstrumentor.instrument_client(client, request_hook=_redact_url)
+    HTTPXClientInstrumentor.instrument_client(client, request_hook=_redact_async)
+    return client
+
+
+def traced_sync_client(client: httpx.Client) -> httpx.Client:
+    """The same for a blocking client (the CLI's)."""
+    HTTPXClientInstrumentor.instrument_client(client, request_hook=_redact)
     return client

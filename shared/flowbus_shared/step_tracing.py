@@ -1,19 +1,27 @@
-"""The span around one step attempt: a child of the consumer span that delivered its request,
-parent of whatever the handler does (HTTP calls, provider calls, governance checks)."""
+"""The span of one step attempt: a child of the execution's root span, parent of the request's
+send/process spans and of whatever the handler does (HTTP calls, provider calls, governance checks)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry.trace import Span, Status, StatusCode
 
+from flowbus_shared.execution_trace import ROOT_HEADER, attempt_context, parse_traceparent, recorded_span
 from flowbus_shared.schemas import StepRequest, StepResult
 from flowbus_shared.telemetry import tracer
 
 
 @contextmanager
-def step_span(request: StepRequest, queue: str) -> Iterator[Span]:
+def step_span(
+    request: StepRequest, queue: str, headers: Mapping[str, str], *, replayed: bool = False
+) -> Iterator[Span]:
+    """The attempt's span, under the execution's root span that the request names, with the id the
+    orchestrator derived for it and starting when it was requested (so the request's send and process
+    spans, already parented to it, sit inside). A replayed answer, or a request without a root (sent
+    by hand), gets an ordinary span under the current one instead: the attempt's own was emitted the
+    first time."""
     attributes: dict[str, str | int] = {
         "flowbus.execution.id": request.execution_id,
         "flowbus.tenant.id": request.tenant_id,
@@ -24,7 +32,16 @@ def step_span(request: StepRequest, queue: str) -> Iterator[Span]:
     }
     if request.workflow_id:
         attributes["flowbus.workflow.id"] = request.workflow_id
-    with tracer().start_as_current_span(f"step {request.step_type}", attributes=attributes) as span:
+    name = f"step {request.step_type}"
+    root = parse_traceparent(headers.get(ROOT_HEADER))
+    if root is None or replayed:
+        with tracer().start_as_current_span(name, attributes=attributes) as span:
+            yield span
+        return
+    attempt = attempt_context(root, request.execution_id, request.step_id, request.attempt)
+    with recorded_span(
+        name, attempt, parent=root, started=request.occurred_at, attributes=attributes
+    ) as span:
         yield span
 
 

@@ -155,12 +155,12 @@ class StepWorker:
     async def stop(self) -> None:
         return None
 
-    async def _on_request(self, request: StepRequest, _delivery: Delivery) -> None:
+    async def _on_request(self, request: StepRequest, delivery: Delivery) -> None:
         # A redelivered request (same idempotency key) gets the recorded result again;
         # its side effect does not run twice.
-        with step_span(request, self._queue.suffix) as span:
-            result = await self._attempts.recorded(request.idempotency_key)
-            replayed = result is not None
+        result = await self._attempts.recorded(request.idempotency_key)
+        replayed = result is not None
+        with step_span(request, self._queue.suffix, delivery.headers, replayed=replayed) as span:
             if result is None:
                 result = await run_step(self._handlers, request, executed_by=self.name)
                 error_type = result.error.error_type if result.error is not None else None

@@ -18,6 +18,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from flowbus_shared.execution_trace import RecordedIdGenerator
+
 _configured: TracerProvider | None = None
 
 
@@ -25,12 +27,17 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("flowbus")
 
 
-def _otlp_exporter() -> SpanExporter | None:
+def export_configured() -> bool:
+    """Whether the OTEL_* variables ask for spans to be exported over OTLP."""
     if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
-        return None
-    if not (
+        return False
+    return bool(
         os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    ):
+    )
+
+
+def _otlp_exporter() -> SpanExporter | None:
+    if not export_configured():
         return None
     protocol = os.environ.get(
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
@@ -54,7 +61,8 @@ def configure_tracing(service_name: str, extra_processors: tuple[SpanProcessor, 
     # Current (stable) HTTP conventions on client spans: url.full, http.request.method.
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource)
+    # Derived ids for the spans of an execution that outlive a process (see execution_trace).
+    provider = TracerProvider(resource=resource, id_generator=RecordedIdGenerator())
     exporter = _otlp_exporter()
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))

@@ -20,6 +20,15 @@ from tests.support.e2e_llm import llm_double
 from tests.support.e2e_system import SERVICES, E2ESystem
 from tests.support.http_double import HttpDouble
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
+from tests.support.jaeger import Jaeger, running_jaeger
+
+EXPORT_PROTOCOLS = {
+    "orchestrator": "grpc",
+    "executor": "http/protobuf",
+    "governance": "grpc",
+    "llm-gateway": "http/protobuf",
+    "cli": "http/protobuf",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +51,7 @@ class E2E:
     llm: HttpDouble
     producer: PlainProducer
     dead_letters: TopicReader
+    jaeger: Jaeger
 
     async def ensure_running(self) -> None:
         """Every service up again (a test that failed half-way may have left one down)."""
@@ -69,8 +79,9 @@ async def e2e(
 ) -> AsyncIterator[E2E]:
     doubles, llm = e2e_doubles
     name, url = await create_pg_database()
+    workdir = tmp_path_factory.mktemp("e2e")
     system = E2ESystem(
-        workdir=tmp_path_factory.mktemp("e2e"),
+        workdir=workdir,
         prefix=f"e2e{uuid.uuid4().hex[:10]}",
         database_url=url,
         bootstrap=require_kafka(),
@@ -82,6 +93,11 @@ async def e2e(
     async with contextlib.AsyncExitStack() as cleanup:
         # Undone in reverse, each whatever happened before: no service process outlives the session.
         cleanup.push_async_callback(drop_pg_database, name)
+        # Every process exports its spans through the collector to Jaeger, over both OTLP protocols.
+        jaeger = await cleanup.enter_async_context(running_jaeger(workdir))
+        system.extra_env = {
+            service: jaeger.exporting_env(protocol) for service, protocol in EXPORT_PROTOCOLS.items()
+        }
         cleanup.callback(report_errors, system)  # after the shutdown: its lines count too
         cleanup.push_async_callback(system.shutdown)
         await system.prepare()
@@ -90,7 +106,7 @@ async def e2e(
         cleanup.push_async_callback(producer.stop)
         cleanup.push_async_callback(dead_letters.stop)
         await dead_letters.start()
-        yield E2E(system, doubles, llm, producer, dead_letters)
+        yield E2E(system, doubles, llm, producer, dead_letters, jaeger)
 
 
 @pytest.fixture

@@ -85,6 +85,8 @@ class E2ESystem:
     tokens: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     store: SqlEventStore | None = None
+    # Per process kind ("orchestrator", ..., "cli"): extra variables, e.g. where to export traces.
+    extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def settings(self) -> FlowbusSettings:
@@ -130,7 +132,7 @@ class E2ESystem:
         process = await asyncio.create_subprocess_exec(
             str(FLOWBUS),
             *args,
-            env=self.env,
+            env=self.env | self.extra_env.get("cli", {}),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -186,7 +188,7 @@ class E2ESystem:
     def _new_process(self, service: str) -> E2EProcess:
         index = len(self.processes.setdefault(service, []))
         log = self.workdir / f"{service}-{index}.log"
-        process = E2EProcess(service, dict(self.env), log)
+        process = E2EProcess(service, self.env | self.extra_env.get(service, {}), log)
         self.processes[service].append(process)
         return process
 

@@ -7,10 +7,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote
 
 import httpx
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 import typer
 from pydantic import SecretStr, ValidationError
 
@@ -58,9 +61,12 @@ class Api:
         self._http = httpx.Client(
             base_url=settings.api_url.rstrip("/"), headers=headers, timeout=settings.api_timeout_seconds
         )
+        self._tracing = _traced(self._http)
 
     def close(self) -> None:
         self._http.close()
+        if self._tracing is not None:
+            self._tracing.shutdown()  # exports what this command recorded before the process ends
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).body
@@ -168,6 +174,21 @@ class Api:
             fail(f"{detail}: use a key with that role (`flowbus apikeys create --role operator|admin`)")
         lines = [detail, *(f"  {f.get('field', '?')}: {f.get('reason', '')}" for f in faults)]
         fail("\n".join(lines))
+
+
+def _traced(client: httpx.Client) -> TracerProvider | None:
+    """Client spans and `traceparent` on the CLI's requests when the OTEL_* variables ask for
+    export (imported only then: most commands should start fast)."""
+    from flowbus_shared.telemetry import export_configured
+
+    if not export_configured():
+        return None
+    from flowbus_shared.http_tracing import traced_sync_client
+    from flowbus_shared.telemetry import configure_tracing
+
+    provider = configure_tracing("flowbus-cli")
+    traced_sync_client(client)
+    return provider
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -13,13 +13,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry.trace import SpanKind
-
 from flowbus_shared.bus import MessageBus
 from flowbus_shared.bus.headers import outgoing_headers
 from flowbus_shared.schemas import TimerFired, encode
 from flowbus_shared.store import PendingMessage, SqlEventStore
-from flowbus_shared.telemetry import tracer
 
 log = logging.getLogger("flowbus.orchestrator")
 
@@ -72,7 +69,7 @@ def outbox_relay(
     async def publish(messages: Sequence[PendingMessage]) -> None:
         # Sent together so the producer batches them; it keeps per-partition order.
         await asyncio.gather(
-            *(bus.publish_raw(m.topic, m.payload, key=m.key, headers=m.headers) for m in messages)
+            *(bus.forward(m.topic, m.payload, key=m.key, headers=m.headers) for m in messages)
         )
 
     async def relay() -> int:
@@ -100,10 +97,9 @@ def timer_poller(
             except (KeyError, ValueError) as error:  # a row no orchestrator wrote: drop it, go on
                 log.error("discarding malformed timer %s: %r", timer.timer_id, error)
                 continue
-            with tracer().start_as_current_span(f"send {topic}", kind=SpanKind.PRODUCER):
-                await bus.publish_raw(
-                    topic, encode(command), key=command.execution_id, headers=outgoing_headers(command)
-                )
+            # Under the execution's root span, recorded when the timer was set.
+            headers = outgoing_headers(command, {"traceparent": str(timer.payload.get("traceparent", ""))})
+            await bus.forward(topic, encode(command), key=command.execution_id, headers=headers)
         await store.delete_timers([timer.timer_id for timer in due])
         return len(due)
 

@@ -15,13 +15,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from opentelemetry.trace import SpanContext
+
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.adapters.projection import ExecutionProjection
 from flowbus_orchestrator.domain.decide import Incoming, decide
 from flowbus_orchestrator.domain.progression import Decision
 from flowbus_orchestrator.domain.state import ExecutionState, fold
+from flowbus_orchestrator.tracing import emit_decision_spans, request_headers, root_of, under_root
 from flowbus_shared import metrics
-from flowbus_shared.bus.headers import outgoing_headers
+from flowbus_shared.execution_trace import root_context, traceparent
 from flowbus_shared.faults import FaultInjector
 from flowbus_shared.schemas import ExecutionEventRecord, ForkExecution, StartExecution, encode
 from flowbus_shared.settings import FlowbusSettings
@@ -137,6 +140,7 @@ class Engine:
                     "step_id": timer.step_id,
                     "attempt": timer.attempt,
                     "topic": self.commands_topic(),
+                    "traceparent": traceparent(root_of(after)),
                 },
             )
             for timer in decision.timers
@@ -151,6 +155,9 @@ class Engine:
             cancel_timers=decision.cancel_timers,
         )
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
+        emit_decision_spans(
+            state, after, decision.events, fork_parent=await self._fork_parent(after, decision)
+        )
         metrics.execution_events(after.workflow_id, after.definition, decision.events)
         if outbox:
             self._on_appended()
@@ -169,7 +176,7 @@ class Engine:
                 topic=self._settings.topic(STEP_QUEUES[queue].suffix),
                 key=request.execution_id,
                 payload=encode(request),
-                headers=outgoing_headers(request),
+                headers=request_headers(after, request),
             )
             for queue, request in decision.requests
         ]
@@ -187,9 +194,17 @@ class Engine:
                 data=data,
             )
             messages.append(
-                OutboxMessage(topic, record.execution_id, encode(record), outgoing_headers(record))
+                OutboxMessage(topic, record.execution_id, encode(record), under_root(after, record))
             )
         return messages
+
+    async def _fork_parent(self, after: ExecutionState, decision: Decision) -> SpanContext | None:
+        """The root of the trace a fork was taken from: the source's trace at the fork point."""
+        if not after.parent or not any(kind == "execution.started" for kind, _ in decision.events):
+            return None
+        source_id, point = str(after.parent["execution_id"]), int(after.parent["version"])
+        history = await self.store.read(source_id)
+        return root_context(source_id, sum(e.event_type == "execution.resumed" for e in history[:point]))
 
     def _remember(self, state: ExecutionState) -> None:
         self._states[state.execution_id] = state

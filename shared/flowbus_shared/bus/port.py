@@ -97,3 +97,7 @@ class MessageBus(Protocol):
         key: str | None,
         headers: dict[str, str] | None = None,
     ) -> None: ...
+
+    async def forward(self, topic: str, payload: bytes, *, key: str | None, headers: dict[str, str]) -> None:
+        """Publish bytes recorded earlier (outbox, timers) in a send span under their recorded parent."""
+        ...

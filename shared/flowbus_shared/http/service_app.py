@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.cors import CORSMiddleware
 
@@ -108,4 +109,9 @@ def build_service_api(
     auth = Authenticator(keys, tokens=tokens, limiter=limiter)
     api = ServiceApi(app, auth)
     app.include_router(health_router(service, Readiness(engine, bus, service=service), api.about))
+    # A server span per request (route template as its name, the caller's traceparent as parent),
+    # outermost so it covers the middleware; probes and scrapes are left out.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,version,metrics", exclude_spans=["receive", "send"]
+    )
     return api

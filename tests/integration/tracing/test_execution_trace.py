@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind
 
 from flowbus_executor.app import ExecutorService
 from flowbus_executor.settings import ExecutorSettings
+from flowbus_shared.execution_trace import trace_id_of
 from flowbus_shared.runtime import Context, Service
 from flowbus_shared.schemas import StartExecution, new_id
 from flowbus_shared.settings import FlowbusSettings
@@ -78,26 +79,40 @@ async def test_an_execution_is_one_connected_trace(
                 )
             await system.wait_for_status(execution_id, "completed")
 
-    trace_id = root.get_span_context().trace_id
+    trace_id = trace_id_of(execution_id)
     finished = [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
     by_id = {s.context.span_id: s for s in finished}
+
+    # One root: the execution, in a trace of its own, linked to whoever started it.
+    roots = [s for s in finished if s.parent is None]
+    assert [s.name for s in roots] == ["execution traced"]
+    execution = roots[0]
+    assert (execution.attributes or {})["flowbus.execution.id"] == execution_id
+    assert (execution.attributes or {})["flowbus.workflow.id"] == "traced"
+    assert [link.context.trace_id for link in execution.links] == [root.get_span_context().trace_id]
+
+    # Every span hangs from it: nothing is orphaned, nothing went to another trace.
+    for span in finished:
+        assert _ancestors(span, by_id)[-1] == "execution traced"
+
     steps = [s for s in finished if s.name == "step api_call"]
     assert sorted(str((s.attributes or {})["flowbus.step.id"]) for s in steps) == ["first", "second"]
-    assert all((s.attributes or {})["flowbus.execution.id"] == execution_id for s in steps)
+    for step in steps:
+        assert _ancestors(step, by_id) == ["step api_call", "execution traced"]  # a child of the root
+        assert (step.attributes or {})["flowbus.step.outcome"] == "succeeded"
+        below = [s for s in finished if s.parent is not None and s.parent.span_id == step.context.span_id]
+        names = sorted(s.name.split(" ")[0] for s in below)
+        # The request's send (its process span under that), the HTTP call, the result's send.
+        assert names == ["GET", "send", "send"], names
     http = [s for s in finished if s.kind is SpanKind.CLIENT]
     assert len(http) == 2
     for call in api.requests:
         assert int(call.headers["traceparent"].split("-")[1], 16) == trace_id
-
-    for span in [*steps, *http]:
-        chain = _ancestors(span, by_id)
-        assert chain[-1] == "client starts an execution", chain
-    for span in http:
-        chain = _ancestors(span, by_id)
-        assert chain[1] == "step api_call", chain
-        assert chain[2].startswith("process "), chain
-        assert chain[2].endswith("steps.executor"), chain
-    # The second step was asked for after the first one's result was processed.
-    second = next(s for s in steps if (s.attributes or {})["flowbus.step.id"] == "second")
-    second_chain = _ancestors(second, by_id)
-    assert any(name.endswith("step-results") and name.startswith("process ") for name in second_chain)
+    # The tree stays flat: the second step is not nested under the first one's result.
+    first, second = sorted(steps, key=lambda s: str((s.attributes or {})["flowbus.step.id"]))
+    assert first.start_time is not None
+    assert second.start_time is not None
+    assert first.start_time < second.start_time
+    processed = [s for s in finished if s.name.startswith("process ") and s.name.endswith("step-results")]
+    assert len(processed) == 2
+    assert all(_ancestors(s, by_id)[2] in {"step api_call"} for s in processed)

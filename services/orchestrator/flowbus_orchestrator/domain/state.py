@@ -56,6 +56,7 @@ class ExecutionState:
     finished_at: str | None = None
     error: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    resumes: int = 0  # each resume starts a new trace (see flowbus_shared.execution_trace)
     version: int = 0
 
     @property
@@ -232,6 +233,7 @@ def _stopped(status: str) -> Any:
 
 def _resumed(state: ExecutionState, data: dict[str, Any]) -> None:
     state.status = "running"
+    state.resumes += 1
     state.finished_at = None
     state.error = None
     state.suspended = []
