@@ -8,16 +8,18 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/flowbus
+RUN python -m venv /opt/flowbus && python -m venv /opt/build
 # Dependencies first (their layer survives source changes), exactly as locked: every hash checked,
-# nothing resolved beyond the lock.
-COPY requirements.lock /tmp/requirements.lock
-RUN /opt/flowbus/bin/pip install --require-hashes --no-deps -r /tmp/requirements.lock
+# nothing resolved beyond the lock. The image gets the runtime lock only (no test or lint tools);
+# the build backend (hatchling) comes from the full lock, into a venv that stays in this stage.
+COPY requirements-runtime.lock requirements.lock /tmp/
+RUN /opt/flowbus/bin/pip install --require-hashes --no-deps -r /tmp/requirements-runtime.lock
+RUN /opt/build/bin/pip install --require-hashes --no-deps -r /tmp/requirements.lock
 COPY pyproject.toml README.md /src/
 COPY shared /src/shared
 COPY services /src/services
-# The build backend (hatchling) comes from the lock too: no isolated build environment is fetched.
-RUN /opt/flowbus/bin/pip install --no-deps --no-build-isolation /src
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels /src \
+    && /opt/flowbus/bin/pip install --no-deps /tmp/wheels/*.whl
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 flowbus \

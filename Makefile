@@ -27,7 +27,10 @@ lock: ## re-pin every dependency (hashes, no download addresses) into requiremen
 	@$(PY) -m pip install -q --disable-pip-version-check uv
 	@$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --no-emit-index-url \
 		--python-version 3.11 --quiet -o requirements.lock
-	@! grep -nE 'https?://' requirements.lock || (echo "lock records an address" >&2; exit 1)
+	@# The container image installs only what the services run (same pins, no dev tools).
+	@$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --no-emit-index-url \
+		--python-version 3.11 --quiet --constraint requirements.lock -o requirements-runtime.lock
+	@! grep -nE 'https?://' requirements.lock requirements-runtime.lock || (echo "lock records an address" >&2; exit 1)
 
 lint: install ## ruff and mypy (strict on shared/)
 	@$(VENV)/bin/ruff check shared services tests

@@ -86,6 +86,18 @@ class TestDelivery:
         process_span = next(s for s in spans.get_finished_spans() if s.name.startswith("process "))
         assert process_span.parent is not None
         assert process_span.parent.span_id == send_span.context.span_id
+        # Current messaging conventions (FastStream's own middleware, not installed, records the key
+        # as bytes, the old `messaging.operation`, no consumer group, and parents every later hop to
+        # the first span of the chain; flowbus's spans do this instead).
+        topic = process_span.name.removeprefix("process ")
+        assert send_span.name == f"send {topic}"
+        sent_attributes, processed = dict(send_span.attributes or {}), dict(process_span.attributes or {})
+        assert sent_attributes["messaging.operation.type"] == "send"
+        assert processed["messaging.operation.type"] == "process"
+        assert processed["messaging.consumer.group.name"].endswith("g")  # type: ignore[union-attr]
+        assert sent_attributes["messaging.kafka.message.key"] == sent.partition_key()
+        assert processed["messaging.kafka.message.key"] == sent.partition_key()
+        assert "messaging.operation" not in {**sent_attributes, **processed}
         # once: a later message arrives, and the first was not handed over again
         await bus.publish(TRIGGERS, TriggerEvent(event_type="marker"))
         await wait_until(lambda: "marker" in recorder.types(), message="the marker")

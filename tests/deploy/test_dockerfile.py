@@ -41,12 +41,27 @@ def test_it_builds_in_one_stage_and_runs_from_another() -> None:
     assert copies == ["--from=build /opt/flowbus /opt/flowbus"]
 
 
-def test_dependencies_come_from_the_lock_with_hashes_and_nothing_else() -> None:
-    runs = [shlex.split(args) for name, args in instructions() if name == "RUN" and "pip install" in args]
-    lock_install, project_install = runs
-    assert {"--require-hashes", "--no-deps"} <= set(lock_install)
-    assert lock_install[lock_install.index("-r") + 1].endswith("requirements.lock")
-    assert {"--no-deps", "--no-build-isolation"} <= set(project_install)
+def test_dependencies_come_from_the_locks_with_hashes_and_nothing_else() -> None:
+    runs = [shlex.split(args) for name, args in instructions() if name == "RUN" and "pip " in args]
+    runtime_install, build_tools, project = runs
+    assert runtime_install[0] == "/opt/flowbus/bin/pip"
+    assert {"--require-hashes", "--no-deps"} <= set(runtime_install)
+    assert runtime_install[runtime_install.index("-r") + 1].endswith("requirements-runtime.lock")
+    assert {"--require-hashes", "--no-deps"} <= set(build_tools)
+    assert build_tools[0] == "/opt/build/bin/pip"  # the build venv is never copied to the runtime stage
+    assert {"--no-deps", "--no-build-isolation"} <= set(project)
+
+
+def _pins(lock: str) -> dict[str, str]:
+    text = (REPO / lock).read_text(encoding="utf-8")
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^ \\\n]+)", text, flags=re.MULTILINE))
+
+
+def test_the_runtime_lock_is_the_full_lock_without_the_dev_tools() -> None:
+    runtime, full = _pins("requirements-runtime.lock"), _pins("requirements.lock")
+    assert runtime
+    assert {name: full.get(name) for name in runtime} == runtime  # the same pins, nothing new
+    assert not {"pytest", "ruff", "mypy", "schemathesis", "hatchling"} & set(runtime)
 
 
 def test_it_runs_as_the_non_root_user_the_pods_expect() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flowbus_shared.execution_trace import trace_id_of
 from tests.e2e.conftest import E2E
-from tests.support.e2e_workflows import register, slack_step, wait_for
+from tests.support.e2e_workflows import api, register, slack_step, wait_for
 from tests.support.jaeger import span_tree_problems
 from tests.support.waiting import wait_until
 
@@ -117,6 +117,8 @@ async def test_each_execution_is_one_connected_trace_across_the_services(running
     traces = {}
     for execution_id in started:
         trace_id = f"{trace_id_of(execution_id):032x}"
+        async with api(running.system) as client:  # operators find the trace from the execution
+            assert (await client.get(f"/v1/executions/{execution_id}")).json()["trace_id"] == trace_id
         trace = await _complete_trace(running, trace_id, step_count=4)
         traces[execution_id] = trace
         (root,) = [s for s in trace["spans"] if _is_root(s)]

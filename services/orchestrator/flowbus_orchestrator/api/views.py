@@ -11,6 +11,7 @@ from flowbus_orchestrator.adapters.definitions import StoredDefinition
 from flowbus_orchestrator.adapters.execution_queries import as_utc
 from flowbus_orchestrator.domain.complexity import complexity_report
 from flowbus_orchestrator.domain.state import ExecutionState, apply
+from flowbus_orchestrator.tracing import trace_id_of
 from flowbus_shared.store import StoredEvent
 
 _STEP_ENDS = frozenset({"step.succeeded", "step.failed", "step.skipped", "join.completed"})
@@ -106,5 +107,6 @@ def execution_view(events: Sequence[StoredEvent]) -> tuple[ExecutionState, dict[
         "output": state.outputs(),
         "error": state.error,
         "warnings": list(state.warnings),
+        "trace_id": trace_id_of(state),  # the trace it runs in now (a resume starts a new one)
     }
     return state, view
