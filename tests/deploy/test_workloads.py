@@ -168,6 +168,20 @@ def test_network_is_denied_by_default_and_opened_only_where_needed(overlay: str)
         applying = [p["metadata"]["name"] for p in policies if matches(p["spec"]["podSelector"], labels)]
         assert "flowbus-default-deny" in applying
         assert "flowbus-egress-dns" in applying
-        assert {"flowbus-egress-kafka", "flowbus-egress-database"} <= set(applying)
+        assert {"flowbus-egress-kafka", "flowbus-egress-database", "flowbus-egress-traces"} <= set(applying)
         service = spec_owner["metadata"]["name"].removeprefix("flowbus-")
         assert ("flowbus-egress-internet" in applying) == (service in INTERNET), service
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_exports_traces_to_the_collector_it_may_reach(overlay: str) -> None:
+    manifests = render(overlay)
+    settings = named(manifests, "ConfigMap", "flowbus-settings")["data"]
+    endpoint = settings["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint.startswith("http://otel-collector.observability")
+    assert endpoint.endswith(":4317")
+    assert settings["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert settings["OTEL_TRACES_SAMPLER"].startswith("parentbased_")
+    traces = named(manifests, "NetworkPolicy", "flowbus-egress-traces")["spec"]["egress"]
+    assert {port["port"] for rule in traces for port in rule["ports"]} == {4317, 4318}
+
