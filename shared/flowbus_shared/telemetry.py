@@ -17,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from flowbus_shared.execution_trace import RecordedIdGenerator
 
@@ -53,6 +54,10 @@ def _otlp_exporter() -> SpanExporter | None:
     return GrpcSpanExporter()
 
 
+def _sampler_chosen() -> bool:
+    return bool(os.environ.get("OTEL_TRACES_SAMPLER"))
+
+
 def configure_tracing(service_name: str, extra_processors: tuple[SpanProcessor, ...] = ()) -> TracerProvider:
     """Install the process's tracer provider once; later calls return it."""
     global _configured
@@ -61,9 +66,12 @@ def configure_tracing(service_name: str, extra_processors: tuple[SpanProcessor, 
     # Current (stable) HTTP conventions on client spans: url.full, http.request.method.
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    # Derived ids for the spans of an execution that outlive a process (see execution_trace).
-    provider = TracerProvider(resource=resource, id_generator=RecordedIdGenerator())
     exporter = _otlp_exporter()
+    # Nothing would receive the spans: sample none, so spans cost almost nothing (they still have
+    # ids, which the logs show). An explicit OTEL_TRACES_SAMPLER is the operator's choice.
+    sampler = ALWAYS_OFF if exporter is None and not extra_processors and not _sampler_chosen() else None
+    # Derived ids for the spans of an execution that outlive a process (see execution_trace).
+    provider = TracerProvider(resource=resource, id_generator=RecordedIdGenerator(), sampler=sampler)
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     for processor in extra_processors:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from opentelemetry.trace import SpanContext
+from sqlalchemy.sql import Executable
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.adapters.projection import ExecutionProjection
@@ -74,13 +75,15 @@ class Engine:
         self._states: OrderedDict[str, ExecutionState] = OrderedDict()
 
     async def load(self, execution_id: str) -> ExecutionState:
-        """The execution's current state: cached (or snapshot) plus any later events."""
-        # Folding later events into the cached object is safe: it only ever moves forward,
-        # and decide() works on a copy.
+        """The execution's state: the cached one as it is, else the snapshot plus later events.
+
+        A cached state is used without asking the log for later events: if another instance
+        appended meanwhile (a rebalance), the append's version check refuses the decision and
+        `handle` drops the cache and decides again on the log's state."""
         state = self._states.get(execution_id)
-        if state is None:
-            state = await self._snapshot(execution_id)
-        return await self._catch_up(execution_id, state)
+        if state is not None:
+            return state
+        return await self._catch_up(execution_id, await self._snapshot(execution_id))
 
     async def current(self, execution_id: str) -> ExecutionState:
         """The state now, for readers beside the engine (the HTTP API): from the snapshot and
@@ -153,6 +156,7 @@ class Engine:
             outbox=outbox,
             timers=timers,
             cancel_timers=decision.cancel_timers,
+            also=self._projection_row(after, decision),
         )
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
         emit_decision_spans(
@@ -162,12 +166,10 @@ class Engine:
         if outbox:
             self._on_appended()
         self._remember(after)
-        if decision.events:
-            await self.projection.record(after)
-            if after.version // SNAPSHOT_EVERY > state.version // SNAPSHOT_EVERY:
-                await self.store.save_snapshot(
-                    Snapshot(after.execution_id, after.version, after.to_dict(), self._clock())
-                )
+        if decision.events and after.version // SNAPSHOT_EVERY > state.version // SNAPSHOT_EVERY:
+            await self.store.save_snapshot(
+                Snapshot(after.execution_id, after.version, after.to_dict(), self._clock())
+            )
 
     def _outbox(self, before: ExecutionState, decision: Decision) -> list[OutboxMessage]:
         after = decision.state
@@ -197,6 +199,10 @@ class Engine:
                 OutboxMessage(topic, record.execution_id, encode(record), under_root(after, record))
             )
         return messages
+
+    def _projection_row(self, after: ExecutionState, decision: Decision) -> list[Executable]:
+        statement = self.projection.upsert(after) if decision.events else None
+        return [statement] if statement is not None else []
 
     async def _fork_parent(self, after: ExecutionState, decision: Decision) -> SpanContext | None:
         """The root of the trace a fork was taken from: the source's trace at the fork point."""

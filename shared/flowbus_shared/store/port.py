@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.sql import Executable
+
 
 @dataclass(frozen=True)
 class NewEvent:
@@ -75,6 +77,8 @@ class Append:
     outbox: Sequence[OutboxMessage] = ()
     timers: Sequence[TimerSpec] = ()
     cancel_timers: Sequence[str] = ()
+    # Statements of the caller's own tables (a read model) committed in the same transaction.
+    also: Sequence[Executable] = ()
 
 
 Publish = Callable[[Sequence[PendingMessage]], Awaitable[None]]
@@ -101,6 +105,7 @@ class EventStore(Protocol):
         outbox: Sequence[OutboxMessage] = (),
         timers: Sequence[TimerSpec] = (),
         cancel_timers: Sequence[str] = (),
+        also: Sequence[Executable] = (),
     ) -> int: ...
 
     async def read(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]: ...

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
 
 from flowbus_shared.store import tables
 from flowbus_shared.store.errors import AlreadyProcessed, ConcurrencyConflict
@@ -62,9 +63,10 @@ class SqlEventStore:
         outbox: Sequence[OutboxMessage] = (),
         timers: Sequence[TimerSpec] = (),
         cancel_timers: Sequence[str] = (),
+        also: Sequence[Executable] = (),
     ) -> int:
         versions = await self.append_many(
-            [Append(stream_id, expected_version, events, causation, outbox, timers, cancel_timers)]
+            [Append(stream_id, expected_version, events, causation, outbox, timers, cancel_timers, also)]
         )
         return versions[0]
 
@@ -102,6 +104,9 @@ class SqlEventStore:
                         appends[0].stream_id, appends[0].expected_version, None
                     ) from None
             await self._write_side_effects(conn, appends, now)
+            for item in appends:
+                for statement in item.also:
+                    await conn.execute(statement)
         return versions
 
     async def _record_causations(self, conn: AsyncConnection, items: Sequence[Append], now: datetime) -> None:

@@ -1,7 +1,7 @@
 """The executions table: a projection of each execution's state for listing, stats and lineage.
 
-It is rebuilt from the event log (the source of truth), so it may lag by one
-event after a crash; the next event of that execution brings it up to date.
+The engine writes each execution's row in the transaction that appends its events, so the
+row and the log never disagree; the row can always be rebuilt from the log (the source of truth).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
 
 from flowbus_orchestrator.adapters.tables import executions
 from flowbus_orchestrator.domain.state import ExecutionState
@@ -27,8 +28,16 @@ class ExecutionProjection:
         self._engine = engine
 
     async def record(self, state: ExecutionState) -> None:
+        statement = self.upsert(state)
+        if statement is not None:
+            async with self._engine.begin() as conn:
+                await conn.execute(statement)
+
+    def upsert(self, state: ExecutionState) -> Executable | None:
+        """The statement that brings the execution's row up to `state` (None: nothing started),
+        for the engine to commit with the events it derives from."""
         if not state.execution_id:
-            return
+            return None
         row: dict[str, Any] = {
             "workflow_id": state.workflow_id,
             "workflow_version": state.workflow_version,
@@ -43,13 +52,11 @@ class ExecutionProjection:
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert(executions).values(execution_id=state.execution_id, **row)
         # Upsert, never moving back: a late writer with an older state changes nothing.
-        statement = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=[executions.c.execution_id],
             set_=row,
             where=executions.c.version < statement.excluded.version,
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(statement)
 
     async def get(self, execution_id: str, *, tenant_id: str | None = None) -> dict[str, Any] | None:
         """The execution's row; None if there is none (or it is another tenant's)."""
