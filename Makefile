@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LOCAL := deploy/local
 DEV_DB := .local/flowbus-demo.db
 
-.PHONY: help install lock lint kustomize jaeger test test-fast demo bench kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
+.PHONY: help install lock lint kustomize jaeger test test-fast demo bench bench-peers kafka-up kafka-down pg-up pg-down infra-up infra-down up down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,8 +58,13 @@ demo: install ## run a sample workflow end to end on the embedded set-up and pri
 	@rm -f $(DEV_DB) $(DEV_DB)-wal $(DEV_DB)-shm
 	@$(VENV)/bin/flowbus demo --database $(DEV_DB)
 
-bench: install ## measure, and write the figures into README.md
+bench: install ## measure, and write the figures into README.md (flowbus's own, then against the peers)
 	@bash $(LOCAL)/with-infra.sh $(PY) -m tests.bench.run --readme README.md
+	@bash $(LOCAL)/with-infra.sh $(PY) -m tests.bench.peers.compare --readme README.md
+
+# flowbus against Temporal, DBOS and Restate only (each installed by its runner under .local/peers).
+bench-peers: install ## the side-by-side comparison alone, written into README.md
+	@bash $(LOCAL)/with-infra.sh $(PY) -m tests.bench.peers.compare --readme README.md
 
 kafka-up: ## start local Kafka (KRaft) on 127.0.0.1:19092
 	@bash $(LOCAL)/kafka.sh up

@@ -57,8 +57,8 @@ def asyncapi_document(settings: FlowbusSettings) -> dict[str, Any]:
         "info": {
             "title": "flowbus",
             "version": __version__,
-            "description": "Kafka topics of flowbus. Every message is JSON, keyed by execution id (LLM tokens by "
-            "request), and carries "
+            "description": "Kafka topics of flowbus. Every message is JSON, keyed by execution id (step "
+            "requests by execution and step, LLM tokens by request), and carries "
             "`type` and `schema_version`; unknown fields are refused.",
         },
         "servers": {

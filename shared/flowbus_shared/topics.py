@@ -76,6 +76,7 @@ STEPS_EXECUTOR = TopicSpec(
     Codec([StepRequest]),
     ("orchestrator",),
     ("executor",),
+    key="`<execution id>/<step id>` (a parallel step's branches run side by side)",
 )
 STEPS_LLM = TopicSpec(
     "steps.llm",
@@ -83,6 +84,7 @@ STEPS_LLM = TopicSpec(
     Codec([StepRequest]),
     ("orchestrator",),
     ("llm-gateway",),
+    key="`<execution id>/<step id>` (a parallel step's branches run side by side)",
 )
 STEPS_GOVERNANCE = TopicSpec(
     "steps.governance",
@@ -90,6 +92,7 @@ STEPS_GOVERNANCE = TopicSpec(
     Codec([StepRequest]),
     ("orchestrator",),
     ("governance",),
+    key="`<execution id>/<step id>` (a parallel step's branches run side by side)",
 )
 EXECUTION_EVENTS = TopicSpec(
     "execution-events",

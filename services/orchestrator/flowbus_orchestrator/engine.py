@@ -31,6 +31,7 @@ from flowbus_shared.schemas import ExecutionEventRecord, ForkExecution, StartExe
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.store import (
     AlreadyProcessed,
+    Append,
     Causation,
     ConcurrencyConflict,
     NewEvent,
@@ -39,6 +40,7 @@ from flowbus_shared.store import (
     SqlEventStore,
     TimerSpec,
 )
+from flowbus_shared.store.group_commit import GroupCommit
 from flowbus_shared.topics import COMMANDS, EXECUTION_EVENTS, STEP_QUEUES
 
 log = logging.getLogger("flowbus.orchestrator")
@@ -67,6 +69,7 @@ class Engine:
     ) -> None:
         self._faults = faults or FaultInjector(None)
         self.store = store
+        self._appends = GroupCommit(store)  # concurrent decisions share a transaction
         self.definitions = definitions
         self.projection = projection
         self._settings = settings
@@ -148,15 +151,17 @@ class Engine:
             )
             for timer in decision.timers
         ]
-        await self.store.append(
-            message.execution_id,
-            state.version,
-            [NewEvent(event_type, data) for event_type, data in decision.events],
-            causation=Causation(CONSUMER, message.message_id),
-            outbox=outbox,
-            timers=timers,
-            cancel_timers=decision.cancel_timers,
-            also=self._projection_row(after, decision),
+        await self._appends.append(
+            Append(
+                message.execution_id,
+                state.version,
+                [NewEvent(event_type, data) for event_type, data in decision.events],
+                causation=Causation(CONSUMER, message.message_id),
+                outbox=outbox,
+                timers=timers,
+                cancel_timers=decision.cancel_timers,
+                also=self._projection_row(after, decision),
+            )
         )
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
         emit_decision_spans(
@@ -176,7 +181,7 @@ class Engine:
         messages = [
             OutboxMessage(
                 topic=self._settings.topic(STEP_QUEUES[queue].suffix),
-                key=request.execution_id,
+                key=request.partition_key(),
                 payload=encode(request),
                 headers=request_headers(after, request),
             )

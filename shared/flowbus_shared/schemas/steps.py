@@ -29,6 +29,11 @@ class StepRequest(ExecutionMessage):
     def idempotency_key(self) -> str:
         return idempotency_key(self.execution_id, self.step_id, self.attempt)
 
+    def partition_key(self) -> str:
+        """`<execution>/<step>`: one step's attempts stay in order, while the branches of a parallel
+        step (requests of one execution at once) run side by side, not one after another."""
+        return f"{self.execution_id}/{self.step_id}"
+
 
 class StepError(BaseModel):
     """Why a step attempt failed; `retryable` lets the orchestrator's retry policy act."""
