@@ -84,4 +84,11 @@ def test_the_build_context_leaves_out_local_state() -> None:
     ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignored[ignored.index("*") :][:1] == ["*"], "everything is excluded unless named"
     included = {line.removeprefix("!").rstrip("/") for line in ignored if line.startswith("!")}
-    assert included == {"pyproject.toml", "README.md", "requirements.lock", "requirements-runtime.lock", "shared", "services"}
+    assert included == {
+        "pyproject.toml",
+        "README.md",
+        "requirements.lock",
+        "requirements-runtime.lock",
+        "shared",
+        "services",
+    }

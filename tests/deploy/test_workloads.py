@@ -184,4 +184,3 @@ def test_every_pod_exports_traces_to_the_collector_it_may_reach(overlay: str) ->
     assert settings["OTEL_TRACES_SAMPLER"].startswith("parentbased_")
     traces = named(manifests, "NetworkPolicy", "flowbus-egress-traces")["spec"]["egress"]
     assert {port["port"] for rule in traces for port in rule["ports"]} == {4317, 4318}
-
