@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from tests.bench import (
     store_appends,
     system_bench,
 )
-from tests.bench.stats import ms
+from tests.bench.stats import ms, replace_block
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -150,13 +149,7 @@ async def measure_only(part: str) -> list[str]:
 
 def write_readme(path: Path, rows: list[str]) -> None:
     stamp = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; Kafka and PostgreSQL on the same machine."
-    block = "\n".join([START, stamp, "", *rows, END])
-    text = path.read_text()
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    path.write_text(text)
+    replace_block(path, START, END, [stamp, "", *rows])
 
 
 def main() -> None:

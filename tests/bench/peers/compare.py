@@ -12,7 +12,6 @@ import json
 import math
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.peers.common import REPO, WORK
+from tests.bench.stats import replace_block
 
 ENGINES = ("flowbus", "temporal", "temporal-as-shipped", "dbos", "restate")
 PEERS = ENGINES[1:]
@@ -207,16 +207,6 @@ def section(by_engine: dict[str, dict[str, Any]], failures: dict[str, str], plot
     return [*lines, END]
 
 
-def write_readme(path: Path, lines: list[str]) -> None:
-    block = "\n".join(lines)
-    text = path.read_text()
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, for trying the set-up")
@@ -242,7 +232,7 @@ def main() -> None:
     lines = section(by_engine, failures, plotted)
     print("\n".join(lines))
     if args.readme:
-        write_readme(args.readme, lines)
+        replace_block(args.readme, START, END, lines[1:-1])
 
 
 if __name__ == "__main__":
