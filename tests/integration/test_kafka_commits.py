@@ -46,7 +46,8 @@ async def test_the_producer_is_idempotent_and_waits_for_all_replicas(kafka_setti
     await bus.connect()
     try:
         # aiokafka keeps these private; the point is the producer really running, not our arguments.
-        producer = bus._broker.config.producer._producer.producer  # type: ignore[attr-defined]
+        producer = bus._producer  # the one every publish goes through
+        assert producer is not None
         assert producer._sender._acks == -1  # acks=all
         assert producer._txn_manager is not None  # only made when enable_idempotence is on
     finally:
