@@ -50,7 +50,7 @@ async def measure() -> list[str]:
         settings, sequential=200, burst=2000, commit_every_message=True
     )
     for name, figures in (
-        ("flowbus bus (FastStream), commits every 100 ms", wrapper),
+        ("flowbus bus (FastStream consumers, aiokafka producer), commits every 100 ms", wrapper),
         ("raw aiokafka, commits every 100 ms", raw),
         ("raw aiokafka, a commit per message", raw_each),
     ):
