@@ -164,9 +164,7 @@ class Engine:
             )
         )
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
-        emit_decision_spans(
-            state, after, decision.events, fork_parent=await self._fork_parent(after, decision)
-        )
+        emit_decision_spans(state, after, decision.events, fork_parent=self._fork_parent(after, decision))
         metrics.execution_events(after.workflow_id, after.definition, decision.events)
         if outbox:
             self._on_appended()
@@ -209,13 +207,12 @@ class Engine:
         statement = self.projection.upsert(after) if decision.events else None
         return [statement] if statement is not None else []
 
-    async def _fork_parent(self, after: ExecutionState, decision: Decision) -> SpanContext | None:
+    @staticmethod
+    def _fork_parent(after: ExecutionState, decision: Decision) -> SpanContext | None:
         """The root of the trace a fork was taken from: the source's trace at the fork point."""
         if not after.parent or not any(kind == "execution.started" for kind, _ in decision.events):
             return None
-        source_id, point = str(after.parent["execution_id"]), int(after.parent["version"])
-        history = await self.store.read(source_id)
-        return root_context(source_id, sum(e.event_type == "execution.resumed" for e in history[:point]))
+        return root_context(str(after.parent["execution_id"]), int(after.parent.get("resumes", 0)))
 
     def _remember(self, state: ExecutionState) -> None:
         self._states[state.execution_id] = state

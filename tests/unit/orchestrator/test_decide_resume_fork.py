@@ -165,7 +165,12 @@ class TestFork:
             for i, (kind, data) in enumerate(source.events)
             if kind == "step.scheduled" and data["step_id"] == "b"
         )
-        assert started_event["parent"] == {"execution_id": "ex-1", "step_id": "b", "version": point}
+        assert started_event["parent"] == {
+            "execution_id": "ex-1",
+            "step_id": "b",
+            "version": point,
+            "resumes": 0,
+        }
         assert fork.state.parent == started_event["parent"]
         assert fork.state.variables == {"name": "Grace", "topic": "billing"}
         assert fork.state.input == {"name": "Ada"}

@@ -27,12 +27,6 @@ class ExecutionProjection:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def record(self, state: ExecutionState) -> None:
-        statement = self.upsert(state)
-        if statement is not None:
-            async with self._engine.begin() as conn:
-                await conn.execute(statement)
-
     def upsert(self, state: ExecutionState) -> Executable | None:
         """The statement that brings the execution's row up to `state` (None: nothing started),
         for the engine to commit with the events it derives from."""

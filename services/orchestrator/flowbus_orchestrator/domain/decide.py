@@ -168,7 +168,13 @@ def _fork(progress: Progress, message: ForkExecution, source: list[tuple[str, di
         before.tenant_id,
         before.input,
         {**before.variables, **message.variable_overrides},
-        parent={"execution_id": message.source_execution_id, "step_id": message.step_id, "version": point},
+        # `resumes`: which of the source's traces the fork was taken from (its trace links there).
+        parent={
+            "execution_id": message.source_execution_id,
+            "step_id": message.step_id,
+            "version": point,
+            "resumes": before.resumes,
+        },
         steps=copied,
         joins=joins,
         requested_by=message.requested_by,
