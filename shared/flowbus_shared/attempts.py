@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowbus_shared.schemas import StepResult
+from flowbus_shared.store.engine import reads_without_transaction
 from flowbus_shared.store.tables import Json
 
 step_attempts = sa.Table(
@@ -26,9 +27,10 @@ step_attempts = sa.Table(
 class AttemptLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = reads_without_transaction(engine)  # looked up before every step runs
 
     async def recorded(self, idempotency_key: str) -> StepResult | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(step_attempts.c.result).where(

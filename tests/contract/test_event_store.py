@@ -41,6 +41,21 @@ class TestAppendAndRead:
         assert await store.current_version(stream_id) == 3
         assert events[0].recorded_at.tzinfo is not None
 
+    async def test_event_data_reads_back_exactly(self, store: SqlEventStore) -> None:
+        # Past 64 bits, unicode, floats, nulls: what goes in comes out, on every backend.
+        data = {
+            "big": 2**70 + 1,
+            "negative": -(2**64) - 3,
+            "digits_in_text": "12345678901234567890123",
+            "amount": 0.1,
+            "name": "Zoë 🧾",
+            "none": None,
+            "list": [True, False, 2**63 - 1],
+        }
+        stream_id = stream()
+        await store.append(stream_id, 0, [NewEvent("a", data)])
+        assert (await store.read(stream_id))[0].data == data
+
     async def test_stale_expected_version_is_a_conflict(self, store: SqlEventStore) -> None:
         stream_id = stream()
         await store.append(stream_id, 0, [NewEvent("a", {})])

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
 
 from flowbus_shared.bus.commits import OffsetCommitter
@@ -38,8 +38,10 @@ def _decode_headers(raw: Any) -> dict[str, str]:
     return headers
 
 
-async def _keep_bytes(message: StreamMessage[Any]) -> bytes:
-    return message.body
+async def _whole_message(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    # The handler takes the message as its body: asking FastStream's dependency injection for it
+    # (`KafkaMessage`, a Context field) resolves it in a worker thread, a thread hop per message.
+    return message
 
 
 class KafkaBus(Publisher):
@@ -78,7 +80,8 @@ class KafkaBus(Publisher):
         policy, committer, lanes, lag = self._policy, self._committer, self._lanes, self._lag
         progress = PartitionProgress()
 
-        async def consume(message: KafkaMessage) -> None:
+        async def consume(body: Any) -> None:
+            message = cast(KafkaMessage, body)  # see _whole_message
             if self._closing.is_set():
                 return  # not handled, not committed: the group's next owner gets it
             record = message.raw_message
@@ -110,7 +113,7 @@ class KafkaBus(Publisher):
             group_instance_id=f"{instance_id}-{member}" if instance_id else None,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            decoder=_keep_bytes,  # our codec decodes (and dead-letters) itself
+            decoder=_whole_message,  # our codec decodes (and dead-letters) itself
             listener=committer.listener(on_revoked=progress.forget),
         )(consume)
 
