@@ -11,7 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-
 # orjson reads and writes the stored JSON (events, outbox, snapshots) several times faster than the
 # standard library; it cannot hold integers past 64 bits, so those go through `json`, exact.
 _LONG_INTEGER = re.compile(r"\d{19}")
