@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from opentelemetry.trace import SpanContext
-from sqlalchemy.sql import Executable
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.adapters.projection import ExecutionProjection
@@ -36,6 +35,7 @@ from flowbus_shared.store import (
     ConcurrencyConflict,
     NewEvent,
     OutboxMessage,
+    RowWrite,
     Snapshot,
     SqlEventStore,
     TimerSpec,
@@ -203,9 +203,9 @@ class Engine:
             )
         return messages
 
-    def _projection_row(self, after: ExecutionState, decision: Decision) -> list[Executable]:
-        statement = self.projection.upsert(after) if decision.events else None
-        return [statement] if statement is not None else []
+    def _projection_row(self, after: ExecutionState, decision: Decision) -> list[RowWrite]:
+        write = self.projection.upsert(after) if decision.events else None
+        return [write] if write is not None else []
 
     @staticmethod
     def _fork_parent(after: ExecutionState, decision: Decision) -> SpanContext | None:

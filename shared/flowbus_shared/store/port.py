@@ -67,6 +67,15 @@ class TimerSpec:
 
 
 @dataclass(frozen=True)
+class RowWrite:
+    """A write to the caller's own tables (a read model), committed with the events. Pass the same
+    `statement` object every time: a group's writes of one statement go out as one executemany."""
+
+    statement: Executable
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Append:
     """One stream's part of a (possibly multi-stream) atomic append."""
 
@@ -77,8 +86,7 @@ class Append:
     outbox: Sequence[OutboxMessage] = ()
     timers: Sequence[TimerSpec] = ()
     cancel_timers: Sequence[str] = ()
-    # Statements of the caller's own tables (a read model) committed in the same transaction.
-    also: Sequence[Executable] = ()
+    also: Sequence[RowWrite] = ()
 
 
 Publish = Callable[[Sequence[PendingMessage]], Awaitable[None]]
@@ -105,7 +113,7 @@ class EventStore(Protocol):
         outbox: Sequence[OutboxMessage] = (),
         timers: Sequence[TimerSpec] = (),
         cancel_timers: Sequence[str] = (),
-        also: Sequence[Executable] = (),
+        also: Sequence[RowWrite] = (),
     ) -> int: ...
 
     async def read(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]: ...

@@ -25,6 +25,7 @@ from flowbus_shared.store.port import (
     OutboxMessage,
     PendingMessage,
     Publish,
+    RowWrite,
     Snapshot,
     StoredEvent,
     TimerSpec,
@@ -63,7 +64,7 @@ class SqlEventStore:
         outbox: Sequence[OutboxMessage] = (),
         timers: Sequence[TimerSpec] = (),
         cancel_timers: Sequence[str] = (),
-        also: Sequence[Executable] = (),
+        also: Sequence[RowWrite] = (),
     ) -> int:
         versions = await self.append_many(
             [Append(stream_id, expected_version, events, causation, outbox, timers, cancel_timers, also)]
@@ -104,10 +105,18 @@ class SqlEventStore:
                         appends[0].stream_id, appends[0].expected_version, None
                     ) from None
             await self._write_side_effects(conn, appends, now)
-            for item in appends:
-                for statement in item.also:
-                    await conn.execute(statement)
+            await self._write_rows(conn, [write for item in appends for write in item.also])
         return versions
+
+    @staticmethod
+    async def _write_rows(conn: AsyncConnection, writes: Sequence[RowWrite]) -> None:
+        """One executemany per statement, in the order each statement first appears (a statement's
+        rows keep their order, so a later write of the same row lands last)."""
+        by_statement: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
+        for write in writes:
+            by_statement.setdefault(id(write.statement), (write.statement, []))[1].append(write.params)
+        for statement, rows in by_statement.values():
+            await conn.execute(statement, rows)
 
     async def _record_causations(self, conn: AsyncConnection, items: Sequence[Append], now: datetime) -> None:
         if not items:

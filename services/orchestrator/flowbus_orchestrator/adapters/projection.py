@@ -13,43 +13,62 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
 
 from flowbus_orchestrator.adapters.tables import executions
 from flowbus_orchestrator.domain.state import ExecutionState
+from flowbus_shared.store import RowWrite
 
 
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+_ROW_COLUMNS = (
+    "workflow_id",
+    "workflow_version",
+    "tenant_id",
+    "status",
+    "parent_execution_id",
+    "fork_step_id",
+    "started_at",
+    "finished_at",
+    "version",
+)
+
+
 class ExecutionProjection:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(executions)
+        # Built once (building it is costly, and one statement lets a group commit send all its rows
+        # in one executemany). Upsert, never moving back: a late writer with an older state changes nothing.
+        self._upsert = statement.on_conflict_do_update(
+            index_elements=[executions.c.execution_id],
+            set_={name: statement.excluded[name] for name in _ROW_COLUMNS},
+            where=executions.c.version < statement.excluded.version,
+        )
 
-    def upsert(self, state: ExecutionState) -> Executable | None:
-        """The statement that brings the execution's row up to `state` (None: nothing started),
+    def upsert(self, state: ExecutionState) -> RowWrite | None:
+        """The write that brings the execution's row up to `state` (None: nothing started),
         for the engine to commit with the events it derives from."""
         if not state.execution_id:
             return None
-        row: dict[str, Any] = {
-            "workflow_id": state.workflow_id,
-            "workflow_version": state.workflow_version,
-            "tenant_id": state.tenant_id,
-            "status": state.status,
-            "parent_execution_id": (state.parent or {}).get("execution_id"),
-            "fork_step_id": (state.parent or {}).get("step_id"),
-            "started_at": _moment(state.started_at),
-            "finished_at": _moment(state.finished_at),
-            "version": state.version,
-        }
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(executions).values(execution_id=state.execution_id, **row)
-        # Upsert, never moving back: a late writer with an older state changes nothing.
-        return statement.on_conflict_do_update(
-            index_elements=[executions.c.execution_id],
-            set_=row,
-            where=executions.c.version < statement.excluded.version,
+        parent = state.parent or {}
+        return RowWrite(
+            self._upsert,
+            {
+                "execution_id": state.execution_id,
+                "workflow_id": state.workflow_id,
+                "workflow_version": state.workflow_version,
+                "tenant_id": state.tenant_id,
+                "status": state.status,
+                "parent_execution_id": parent.get("execution_id"),
+                "fork_step_id": parent.get("step_id"),
+                "started_at": _moment(state.started_at),
+                "finished_at": _moment(state.finished_at),
+                "version": state.version,
+            },
         )
 
     async def get(self, execution_id: str, *, tenant_id: str | None = None) -> dict[str, Any] | None:
