@@ -57,7 +57,11 @@ class FlowbusSettings(BaseSettings):
         default="postgresql+asyncpg://flowbus@127.0.0.1:55432/flowbus",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
     )
-    database_pool_size: int = Field(default=10, ge=1, description="connections per process (PostgreSQL)")
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="connections each process keeps open (PostgreSQL); up to half as many more in a burst",
+    )
     master_keys: SecretStr | None = Field(
         default=None,
         description="connection vault keys, `id:base64(32 bytes)` comma-separated; the first encrypts, "

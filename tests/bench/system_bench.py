@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from flowbus_shared.settings import FlowbusSettings
 from tests.bench.stats import ms, percentile
 from tests.support.e2e_doubles import remote_doubles
 from tests.support.e2e_kafka import ExecutionEvents, PlainProducer
@@ -107,7 +108,7 @@ async def system_figures(bootstrap: str, database_url: str) -> list[dict[str, An
             bootstrap=bootstrap,
             doubles=doubles,
             llm=llm,
-            pool_size=10,
+            pool_size=FlowbusSettings.model_fields["database_pool_size"].default,  # as shipped
         )
         producer = PlainProducer(bootstrap)
         events = ExecutionEvents(bootstrap, system.topic("execution-events"))

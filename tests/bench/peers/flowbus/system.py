@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from flowbus_shared.settings import FlowbusSettings
 from tests.bench.peers.common import WORK, pg_commits
 from tests.bench.peers.flowbus.doubles import StepCounter, step_counter
 from tests.support.e2e_doubles import remote_doubles
@@ -30,6 +31,8 @@ from tests.support.e2e_system import TENANT, E2EProcess, E2ESystem
 from tests.support.e2e_workflows import api, register
 from tests.support.http_double import http_double
 from tests.support.infra import create_pg_database, drop_pg_database, require_kafka
+
+DEFAULT_POOL_SIZE = FlowbusSettings.model_fields["database_pool_size"].default  # as shipped
 
 SERVICES = ("orchestrator", "executor")
 TERMINAL = (b'"execution.completed"', b'"execution.failed"', b'"execution.cancelled"')
@@ -211,7 +214,7 @@ async def _version(system: E2ESystem) -> str:
 
 
 @contextlib.asynccontextmanager
-async def bench_system(pool_size: int = 10) -> AsyncIterator[BenchSystem]:
+async def bench_system(pool_size: int = DEFAULT_POOL_SIZE) -> AsyncIterator[BenchSystem]:
     """Everything started for the run, and stopped again (also on failure): the database is
     dropped and the topics deleted; Kafka and PostgreSQL themselves are left running."""
     bootstrap = require_kafka()
