@@ -58,9 +58,10 @@ class FlowbusSettings(BaseSettings):
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db",
     )
     database_pool_size: int = Field(
-        default=20,
+        default=32,
         ge=1,
-        description="connections each process keeps open (PostgreSQL); up to half as many more in a burst",
+        description="connections each process keeps open (PostgreSQL), as many as FLOWBUS_MAX_IN_FLIGHT; "
+        "up to half as many more in a burst",
     )
     master_keys: SecretStr | None = Field(
         default=None,

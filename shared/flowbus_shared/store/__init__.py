@@ -20,7 +20,7 @@ from flowbus_shared.store.port import (
 from flowbus_shared.store.sql_store import SqlEventStore
 
 
-async def open_store(url: str, *, pool_size: int = 20, migrate: bool = True) -> SqlEventStore:
+async def open_store(url: str, *, pool_size: int = 32, migrate: bool = True) -> SqlEventStore:
     """An event store on `url`, its schema brought up to date first."""
     engine = create_engine(url, pool_size=pool_size)
     if migrate:

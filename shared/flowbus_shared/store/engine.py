@@ -43,7 +43,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     if not is_sqlite(url):
         engine = create_async_engine(
             url,
