@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowbus_shared.schemas import StepResult
-from flowbus_shared.store.engine import reads_without_transaction
+from flowbus_shared.store.engine import standalone_statements
 from flowbus_shared.store.tables import Json
 
 step_attempts = sa.Table(
@@ -27,7 +28,9 @@ step_attempts = sa.Table(
 class AttemptLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._reads = reads_without_transaction(engine)  # looked up before every step runs
+        # Each statement here stands alone: without BEGIN/COMMIT around it on PostgreSQL.
+        self._reads = standalone_statements(engine)
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     async def recorded(self, idempotency_key: str) -> StepResult | None:
         async with self._reads.connect() as conn:
@@ -41,20 +44,26 @@ class AttemptLog:
         return StepResult.model_validate(row.result) if row else None
 
     async def record(self, idempotency_key: str, worker: str, result: StepResult) -> StepResult:
-        """Keep `result` for the key; if another delivery recorded first, return that one."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    step_attempts.insert().values(
-                        idempotency_key=idempotency_key,
-                        worker=worker,
-                        result=result.model_dump(mode="json"),
-                        recorded_at=datetime.now(UTC),
-                    )
-                )
-        except IntegrityError:
-            earlier = await self.recorded(idempotency_key)
-            if earlier is not None:
-                return earlier
-            raise
-        return result
+        """Keep `result` for the key; if another delivery recorded first, return that one.
+
+        One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING), committed on its own: on
+        PostgreSQL one round trip instead of BEGIN, INSERT and COMMIT."""
+        statement = (
+            self._insert(step_attempts)
+            .values(
+                idempotency_key=idempotency_key,
+                worker=worker,
+                result=result.model_dump(mode="json"),
+                recorded_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing(index_elements=[step_attempts.c.idempotency_key])
+            .returning(step_attempts.c.idempotency_key)
+        )
+        async with self._reads.begin() as conn:
+            inserted = (await conn.execute(statement)).first()
+        if inserted is not None:
+            return result
+        earlier = await self.recorded(idempotency_key)
+        if earlier is None:  # cannot happen: the row that conflicted is never deleted
+            raise RuntimeError(f"attempt {idempotency_key} conflicted but is not recorded")
+        return earlier

@@ -80,9 +80,10 @@ def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     return engine
 
 
-def reads_without_transaction(engine: AsyncEngine) -> AsyncEngine:
-    """The same pool, for single-statement reads: on PostgreSQL without BEGIN and ROLLBACK around
-    the statement (two round trips fewer); SQLite's engine as it is (its writers need BEGIN IMMEDIATE)."""
+def standalone_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for statements that stand alone (a look-up, an idempotent insert): on PostgreSQL
+    each commits by itself, without BEGIN and COMMIT/ROLLBACK round trips around it; SQLite's engine
+    as it is (its writers need BEGIN IMMEDIATE)."""
     if engine.dialect.name == "sqlite":
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
