@@ -25,22 +25,25 @@ step_attempts = sa.Table(
 )
 
 
+_LOOKUP = sa.select(step_attempts.c.result).where(step_attempts.c.idempotency_key == sa.bindparam("key"))
+
+
 class AttemptLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         # Each statement here stands alone: without BEGIN/COMMIT around it on PostgreSQL.
         self._reads = standalone_statements(engine)
-        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        # Built once: SQLAlchemy compiles a statement object once, not on every step.
+        self._record = (
+            insert(step_attempts)
+            .on_conflict_do_nothing(index_elements=[step_attempts.c.idempotency_key])
+            .returning(step_attempts.c.idempotency_key)
+        )
 
     async def recorded(self, idempotency_key: str) -> StepResult | None:
         async with self._reads.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(step_attempts.c.result).where(
-                        step_attempts.c.idempotency_key == idempotency_key
-                    )
-                )
-            ).first()
+            row = (await conn.execute(_LOOKUP, {"key": idempotency_key})).first()
         return StepResult.model_validate(row.result) if row else None
 
     async def record(self, idempotency_key: str, worker: str, result: StepResult) -> StepResult:
@@ -48,19 +51,14 @@ class AttemptLog:
 
         One statement (INSERT ... ON CONFLICT DO NOTHING RETURNING), committed on its own: on
         PostgreSQL one round trip instead of BEGIN, INSERT and COMMIT."""
-        statement = (
-            self._insert(step_attempts)
-            .values(
-                idempotency_key=idempotency_key,
-                worker=worker,
-                result=result.model_dump(mode="json"),
-                recorded_at=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing(index_elements=[step_attempts.c.idempotency_key])
-            .returning(step_attempts.c.idempotency_key)
-        )
+        row = {
+            "idempotency_key": idempotency_key,
+            "worker": worker,
+            "result": result.model_dump(mode="json"),
+            "recorded_at": datetime.now(UTC),
+        }
         async with self._reads.begin() as conn:
-            inserted = (await conn.execute(statement)).first()
+            inserted = (await conn.execute(self._record, row)).first()
         if inserted is not None:
             return result
         earlier = await self.recorded(idempotency_key)

@@ -24,8 +24,17 @@ from flowbus_shared.execution_trace import RecordedIdGenerator
 _configured: TracerProvider | None = None
 
 
+_tracer: tuple[trace.TracerProvider, trace.Tracer] | None = None
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("flowbus")
+    """flowbus's tracer from the current provider, made once per provider: the SDK builds a new
+    tracer (and compares instrumentation scopes) on every get_tracer, ~5% of the orchestrator's CPU."""
+    global _tracer
+    provider = trace.get_tracer_provider()
+    if _tracer is None or _tracer[0] is not provider:
+        _tracer = (provider, provider.get_tracer("flowbus"))
+    return _tracer[1]
 
 
 def export_configured() -> bool:
