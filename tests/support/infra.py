@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -43,10 +44,19 @@ async def create_pg_database() -> tuple[str, str]:
     return name, f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
-async def drop_pg_database(name: str) -> None:
+async def drop_pg_database(name: str, attempts: int = 5) -> None:
     connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="flowbus")
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(1, attempts + 1):
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                # FORCE may not end a backend of another role (an autovacuum worker that started on
+                # the database): it finishes soon, so try again after a short back-off.
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(0.2 * attempt)
     finally:
         await connection.close()
 
