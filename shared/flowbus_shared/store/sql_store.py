@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 from flowbus_shared.store import tables
+from flowbus_shared.store.engine import standalone_statements
 from flowbus_shared.store.errors import AlreadyProcessed, ConcurrencyConflict
 from flowbus_shared.store.port import (
     Append,
@@ -44,6 +45,7 @@ def _now() -> datetime:
 class SqlEventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = standalone_statements(engine)  # one-statement reads: no BEGIN/ROLLBACK around them
 
     @property
     def engine(self) -> AsyncEngine:
@@ -201,7 +203,7 @@ class SqlEventStore:
 
     async def read(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         events = tables.events
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             result = await conn.execute(
                 sa.select(events)
                 .where(events.c.stream_id == stream_id, events.c.version > after_version)
@@ -221,12 +223,12 @@ class SqlEventStore:
             ]
 
     async def current_version(self, stream_id: str) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await self._version(conn, stream_id)
 
     async def is_processed(self, consumer: str, message_id: str) -> bool:
         table = tables.processed_messages
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             result = await conn.execute(
                 sa.select(sa.literal(1)).where(table.c.consumer == consumer, table.c.message_id == message_id)
             )
@@ -255,7 +257,7 @@ class SqlEventStore:
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
         table = tables.snapshots
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(sa.select(table).where(table.c.stream_id == stream_id))).first()
         if row is None:
             return None
