@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flowbus_orchestrator.adapters.tables import BUILTIN_TENANT, workflow_definitions, workflow_triggers
 from flowbus_orchestrator.domain.definitions import WorkflowDefinition
+from flowbus_shared.store.engine import standalone_statements
 
 _defs = workflow_definitions.c
 
@@ -47,6 +48,8 @@ def _own_versions_of(tenant_id: str, workflow_id: sa.ColumnElement[str]) -> sa.E
 class DefinitionRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Every start looks its definition up: without BEGIN/ROLLBACK around the look-up (immutable rows).
+        self._lookups = standalone_statements(engine)
         # Definitions are immutable per (owner, id, version), so they cache forever.
         self._cache: dict[tuple[str, str, int], StoredDefinition] = {}
 
@@ -116,7 +119,7 @@ class DefinitionRepository:
         query = sa.select(_defs.tenant_id, _defs.version, _defs.definition, _defs.created_at).where(
             _defs.workflow_id == workflow_id
         )
-        async with self._engine.connect() as conn:
+        async with self._lookups.connect() as conn:
             if version is None:
                 # One query (this is every start's): the tenant's own latest, else the built-in's.
                 own_first = sa.case((_defs.tenant_id == tenant_id, 0), else_=1)
