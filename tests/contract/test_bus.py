@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -199,3 +199,60 @@ class TestFailures:
         assert "RuntimeError: refusing poison on delivery 3" in record.reason
         decoded: dict[str, Any] = json.loads(base64.b64decode(record.payload_base64))
         assert decoded["event_type"] == "poison"
+
+
+class BatchRecorder:
+    """A subscription that takes batches: records each call, and can refuse every batch."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.single = Recorder()
+        self.batches: list[list[str]] = []
+        self._refuse = refuse
+
+    async def __call__(self, messages: Sequence[TriggerEvent], deliveries: Sequence[Delivery]) -> None:
+        self.batches.append([m.event_type for m in messages])
+        assert len({d.key for d in deliveries}) == 1  # one key per batch
+        assert [d.offset for d in deliveries] == sorted(d.offset for d in deliveries)
+        if self._refuse:
+            raise RuntimeError("not as a batch")
+
+    def handled(self) -> list[str]:
+        together = [] if self._refuse else [t for batch in self.batches for t in batch]
+        return together + self.single.types()
+
+
+class TestBatches:
+    async def test_messages_of_one_key_waiting_together_go_to_the_batch_handler_in_order(
+        self, make_bus: BusFactory
+    ) -> None:
+        bus = make_bus()
+        recorder = BatchRecorder()
+        bus.subscribe(TRIGGERS, group="g", handler=recorder.single, batch_handler=recorder)
+        # Published before the consumer starts: all of them wait together.
+        for n in range(6):
+            await bus.publish(TRIGGERS, TriggerEvent(event_type=f"k/{n}"), key="k")
+        await bus.publish(TRIGGERS, TriggerEvent(event_type="other/0"), key="other")
+        await bus.start()
+        await wait_until(lambda: len(recorder.handled()) >= 7, message="seven messages")
+        assert sorted(recorder.handled()) == sorted([f"k/{n}" for n in range(6)] + ["other/0"])
+        assert [t for t in recorder.handled() if t.startswith("k/")] == [f"k/{n}" for n in range(6)]
+        assert any(len(batch) > 1 for batch in recorder.batches)  # they went together
+        assert all(len({t.split("/")[0] for t in batch}) == 1 for batch in recorder.batches)
+
+    async def test_a_refused_batch_is_delivered_one_by_one_with_the_usual_dead_lettering(
+        self, make_bus: BusFactory
+    ) -> None:
+        bus = make_bus()
+        recorder, dead = BatchRecorder(refuse=True), DeadLetters()
+        recorder.single = Recorder(fail_types=("poison",))
+        bus.subscribe(TRIGGERS, group="g", handler=recorder.single, batch_handler=recorder)
+        bus.subscribe(DEAD_LETTER, group="ops", handler=dead)
+        for event_type in ("first", "poison", "last"):
+            await bus.publish(TRIGGERS, TriggerEvent(event_type=event_type), key="k")
+        await bus.start()
+        await wait_until(lambda: "last" in recorder.single.types(), message="the message behind the poison")
+        await wait_until(lambda: len(dead.records) == 1, message="the dead letter")
+        assert recorder.batches  # offered together first
+        assert recorder.batches[0][0] == "first"
+        assert recorder.single.types() == ["first", "poison", "poison", "poison", "last"]
+        assert dead.records[0].error_type == "handler-failed"

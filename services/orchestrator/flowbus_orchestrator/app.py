@@ -101,7 +101,12 @@ class OrchestratorService:
         bus.subscribe(TRIGGERS, group=group, handler=self.handlers.on_trigger)
         # One consumer for both, so the instance that owns an execution's partition sees
         # all its commands and results (they are keyed and partitioned alike).
-        bus.subscribe([COMMANDS, STEP_RESULTS], group=group, handler=self.handlers.on_message)
+        bus.subscribe(
+            [COMMANDS, STEP_RESULTS],
+            group=group,
+            handler=self.handlers.on_message,
+            batch_handler=self.handlers.on_messages,  # an execution's queued-up messages in one go
+        )
 
     async def start(self) -> None:
         for definition in predefined_workflows():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from opentelemetry.trace import SpanContext
@@ -132,9 +132,37 @@ class Engine:
             fork_source = [(e.event_type, e.data) for e in await self.store.read(message.source_execution_id)]
         return decide(state, message, self._clock(), definition=definition, fork_source=fork_source)
 
+    async def handle_many(self, messages: Sequence[Incoming]) -> None:
+        """Messages of one execution that queued up together, in order: each decided on the state the
+        one before it left, all appended in one transaction (an Append each: its own message id,
+        outbox and timers). Raises if any is not recorded (a conflict, one seen before): the bus then
+        delivers each again on its own, and those recorded here are recognised by their ids."""
+        execution_id = messages[0].execution_id
+        if any(m.execution_id != execution_id for m in messages):
+            raise ValueError("a batch of messages about more than one execution")
+        state = await self.load(execution_id)
+        decided: list[tuple[ExecutionState, Incoming, Decision]] = []
+        for message in messages:
+            decision = await self._decide(state, message)
+            decided.append((state, message, decision))
+            state = decision.state
+        appends = [self._append(*entry) for entry in decided]
+        outcomes = await self._appends.append_all(appends)
+        failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        for (before, _, decision), append, outcome in zip(decided, appends, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                await self._appended(before, decision, append)
+        if failed:
+            self._states.pop(execution_id, None)  # what the log holds now is for `handle` to read
+            raise failed[0]
+
     async def _record(self, state: ExecutionState, message: Incoming, decision: Decision) -> None:
+        append = self._append(state, message, decision)
+        await self._appends.append(append)
+        await self._appended(state, decision, append)
+
+    def _append(self, state: ExecutionState, message: Incoming, decision: Decision) -> Append:
         after = decision.state
-        outbox = self._outbox(state, decision)
         timers = [
             TimerSpec(
                 timer.timer_id,
@@ -151,22 +179,24 @@ class Engine:
             )
             for timer in decision.timers
         ]
-        await self._appends.append(
-            Append(
-                message.execution_id,
-                state.version,
-                [NewEvent(event_type, data) for event_type, data in decision.events],
-                causation=Causation(CONSUMER, message.message_id),
-                outbox=outbox,
-                timers=timers,
-                cancel_timers=decision.cancel_timers,
-                also=self._projection_row(after, decision),
-            )
+        return Append(
+            message.execution_id,
+            state.version,
+            [NewEvent(event_type, data) for event_type, data in decision.events],
+            causation=Causation(CONSUMER, message.message_id),
+            outbox=self._outbox(state, decision),
+            timers=timers,
+            cancel_timers=decision.cancel_timers,
+            also=self._projection_row(after, decision),
         )
+
+    async def _appended(self, state: ExecutionState, decision: Decision, append: Append) -> None:
+        """What follows a recorded decision: spans, metrics, the relay's wake-up, the cache, snapshots."""
+        after = decision.state
         self._faults.reached("crash-after-append")  # recorded, nothing published yet
         emit_decision_spans(state, after, decision.events, fork_parent=self._fork_parent(after, decision))
         metrics.execution_events(after.workflow_id, after.definition, decision.events)
-        if outbox:
+        if append.outbox:
             self._on_appended()
         self._remember(after)
         if decision.events and after.version // SNAPSHOT_EVERY > state.version // SNAPSHOT_EVERY:

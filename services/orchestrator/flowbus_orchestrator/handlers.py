@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from flowbus_orchestrator.adapters.definitions import DefinitionRepository
 from flowbus_orchestrator.domain.decide import Incoming
@@ -48,6 +48,14 @@ class OrchestratorHandlers:
         if self._faults.armed("crash-before-commit"):
             await self._drain_outbox()  # published, offset not yet committed
             self._faults.reached("crash-before-commit")
+
+    async def on_messages(self, messages: Sequence[Incoming], _deliveries: Sequence[Delivery]) -> None:
+        """Commands and results of one execution that queued up together: applied in one go."""
+        await self._engine.handle_many(messages)
+        if self._faults.armed("crash-before-commit"):
+            await self._drain_outbox()
+            for _ in messages:  # the fault counts messages
+                self._faults.reached("crash-before-commit")
 
     async def on_trigger(self, trigger: TriggerEvent, _delivery: Delivery) -> None:
         """Start every workflow the trigger starts (see `workflows_for`)."""

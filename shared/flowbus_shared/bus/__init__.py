@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowbus_shared.bus.admin import ensure_topics
 from flowbus_shared.bus.kafka import KafkaBus
 from flowbus_shared.bus.memory import MemoryBus
-from flowbus_shared.bus.port import Delivery, Handler, MessageBus, RejectMessage, Subscription
+from flowbus_shared.bus.port import BatchHandler, Delivery, Handler, MessageBus, RejectMessage, Subscription
 from flowbus_shared.settings import FlowbusSettings
 
 
@@ -17,6 +17,7 @@ def create_bus(settings: FlowbusSettings, *, client_name: str) -> MessageBus:
 
 
 __all__ = [
+    "BatchHandler",
     "Delivery",
     "Handler",
     "KafkaBus",

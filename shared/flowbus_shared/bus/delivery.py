@@ -13,11 +13,11 @@ import base64
 import contextlib
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, use_span
 
 from flowbus_shared import metrics
 from flowbus_shared.bus.port import Delivery, RejectMessage, Subscription
@@ -88,6 +88,53 @@ class DeliveryPolicy:
             metrics.redelivered(record.topic, subscription.group)
             attempt += 1
 
+    async def settle_many(
+        self, subscription: Subscription, records: Sequence[RawRecord], closing: asyncio.Event | None = None
+    ) -> list[int | None]:
+        """Records of one key, in order: to the subscription's batch handler together when it has one
+        (one delivery each), else, or when that fails, each settled on its own as `settle` does."""
+        batched = subscription.batch_handler is not None and len(records) > 1
+        if batched and await self._handled_together(subscription, records):
+            return [1] * len(records)
+        return [await self.settle(subscription, record, closing) for record in records]
+
+    async def _handled_together(self, subscription: Subscription, records: Sequence[RawRecord]) -> bool:
+        assert subscription.batch_handler is not None
+        try:
+            messages = [subscription.codec_for(r.topic).decode(r.value) for r in records]
+        except DecodeError:
+            return False  # settled one by one, the undecodable one dead-lettered there
+        # A consumer span per message, each under its own producer's context, as `handle` makes them.
+        spans = [
+            tracer().start_span(
+                f"process {record.topic}",
+                context=extract_context(record.headers),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    **_process_attributes(subscription, record, message.message_id),
+                    "messaging.batch.message_count": len(records),
+                },
+            )
+            for record, message in zip(records, messages, strict=True)
+        ]
+        try:
+            with use_span(spans[-1], end_on_exit=False):
+                await subscription.batch_handler(messages, [_delivery(subscription, r, 1) for r in records])
+        except Exception as error:  # noqa: BLE001 - each message is delivered again on its own
+            log.info(
+                "batch of %d on %s not handled together (%s); one by one",
+                len(records),
+                records[0].topic,
+                error,
+            )
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, "batch not handled; delivered one by one"))
+                span.end()
+            return False
+        for span in spans:
+            span.end()
+        return True
+
     def backoff(self, attempt: int) -> float:
         """Pause before redelivery `attempt + 1`: doubles, capped at 30 s."""
         return float(min(self._backoff_seconds * 2 ** (attempt - 1), 30.0))
@@ -106,26 +153,8 @@ class DeliveryPolicy:
             await self._dead_letter(subscription, record, attempt, "undecodable", error.reason)
             return Verdict.COMMIT
 
-        delivery = Delivery(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            headers=record.headers,
-            attempt=attempt,
-            group=subscription.group,
-        )
-        attributes: dict[str, str | int] = {
-            "messaging.system": "kafka",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": record.topic,
-            "messaging.destination.partition.id": str(record.partition),
-            "messaging.kafka.offset": record.offset,
-            "messaging.consumer.group.name": subscription.group,
-            "messaging.message.id": message.message_id,
-        }
-        if record.key is not None:
-            attributes["messaging.kafka.message.key"] = record.key
+        delivery = _delivery(subscription, record, attempt)
+        attributes = _process_attributes(subscription, record, message.message_id)
         with tracer().start_as_current_span(
             f"process {record.topic}",
             context=extract_context(record.headers),
@@ -197,3 +226,33 @@ class DeliveryPolicy:
         )
         await self._publish_raw(self._dead_letter_topic, encode(dead), dead.partition_key(), {})
         metrics.dead_lettered(record.topic, error_type)
+
+
+def _delivery(subscription: Subscription, record: RawRecord, attempt: int) -> Delivery:
+    return Delivery(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        headers=record.headers,
+        attempt=attempt,
+        group=subscription.group,
+    )
+
+
+def _process_attributes(
+    subscription: Subscription, record: RawRecord, message_id: str
+) -> dict[str, str | int]:
+    """The messaging semantic conventions of a consumer's process span."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "messaging.consumer.group.name": subscription.group,
+        "messaging.message.id": message_id,
+    }
+    if record.key is not None:
+        attributes["messaging.kafka.message.key"] = record.key
+    return attributes

@@ -23,7 +23,7 @@ from faststream.message import StreamMessage
 from flowbus_shared.bus.commits import OffsetCommitter
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
 from flowbus_shared.bus.lanes import KeyedLanes, PartitionProgress
-from flowbus_shared.bus.port import Handler, Subscription, as_specs
+from flowbus_shared.bus.port import BatchHandler, Handler, Subscription, as_specs
 from flowbus_shared.bus.publishing import Publisher
 from flowbus_shared.bus.security import broker_security, client_options
 from flowbus_shared.metrics import ConsumerLag
@@ -62,7 +62,7 @@ class KafkaBus(Publisher):
             publish_raw=self._send,
         )
         self._committer = OffsetCommitter(settings.commit_interval_seconds)
-        self._lanes = KeyedLanes(settings.max_in_flight)
+        self._lanes: KeyedLanes[tuple[RawRecord, Any]] = KeyedLanes(settings.max_in_flight)
         self._lag = ConsumerLag()
         self._started = False
         self._connected = False
@@ -70,15 +70,31 @@ class KafkaBus(Publisher):
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
 
-    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
+    def subscribe(
+        self,
+        specs: TopicSpec | Sequence[TopicSpec],
+        *,
+        group: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         if self._started:
             raise RuntimeError("subscribe before start()")
         topics = {self._settings.topic(spec.suffix): spec for spec in as_specs(specs)}
-        subscription = Subscription(topics=topics, group=group, handler=handler)
+        subscription = Subscription(topics=topics, group=group, handler=handler, batch_handler=batch_handler)
         member = "+".join(spec.suffix for spec in as_specs(specs))
         instance_id = self._settings.kafka_instance_id
         policy, committer, lanes, lag = self._policy, self._committer, self._lanes, self._lag
         progress = PartitionProgress()
+
+        async def run(batch: list[tuple[RawRecord, Any]]) -> None:
+            outcomes = await policy.settle_many(subscription, [raw for raw, _ in batch], self._closing)
+            for (raw, consumer), outcome in zip(batch, outcomes, strict=True):
+                if outcome is None:
+                    continue  # abandoned on close: stays uncommitted
+                done = progress.finish(raw.topic, raw.partition, raw.offset)
+                if done is not None:
+                    await committer.handled(consumer, raw.topic, raw.partition, done)
 
         async def consume(body: Any) -> None:
             message = cast(KafkaMessage, body)  # see _whole_message
@@ -96,16 +112,9 @@ class KafkaBus(Publisher):
                 headers=_decode_headers(record.headers),
             )
             progress.begin(raw.topic, raw.partition, raw.offset)
-
-            async def work() -> None:
-                if await policy.settle(subscription, raw, self._closing) is None:
-                    return  # abandoned on close: stays uncommitted
-                done = progress.finish(raw.topic, raw.partition, raw.offset)
-                if done is not None:
-                    await committer.handled(message.consumer, raw.topic, raw.partition, done)
-
             # Same key, same lane: an execution's messages stay in order; others overlap.
-            await lanes.submit(raw.key if raw.key is not None else f"{raw.topic}/{raw.partition}", work)
+            key = raw.key if raw.key is not None else f"{raw.topic}/{raw.partition}"
+            await lanes.submit(key, (raw, message.consumer), run, batches=batch_handler is not None)
 
         self._broker.subscriber(
             *topics,

@@ -7,39 +7,58 @@ earlier message of its partition is finished.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger("flowbus.bus")
+
+Item = TypeVar("Item")
+Run = Callable[[list[Item]], Awaitable[None]]
 
 
-class KeyedLanes:
-    """One lane per key: work of a key starts when the previous work of that key ended."""
+MAX_BATCH = 100  # messages of one key handed over together at most
+
+
+class KeyedLanes(Generic[Item]):
+    """One lane per key: a key's items run one batch after another, in the order submitted.
+
+    Items that queue up behind a running batch of their key go together in the next one, when
+    they share its `run` (the same subscription) and it accepts batches; otherwise one at a time.
+    """
 
     def __init__(self, max_in_flight: int) -> None:
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._lanes: dict[str, deque[tuple[Item, Run[Item], bool]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Returns once the work is queued; waits while `max_in_flight` are queued or running."""
+    async def submit(self, key: str, item: Item, run: Run[Item], *, batches: bool = False) -> None:
+        """Returns once the item is queued; waits while `max_in_flight` items are queued or running."""
         await self._slots.acquire()
-        previous = self._lanes.get(key)
-        task = asyncio.create_task(self._after(previous, work))
-        self._lanes[key] = task
+        lane = self._lanes.get(key)
+        if lane is not None:
+            lane.append((item, run, batches))  # its lane's task takes it in turn
+            return
+        lane = self._lanes[key] = deque([(item, run, batches)])
+        task = asyncio.create_task(self._drain(key, lane))
         self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-        def finished(done: asyncio.Task[None]) -> None:
-            self._tasks.discard(done)
-            if self._lanes.get(key) is done:
-                del self._lanes[key]
-            self._slots.release()
-
-        task.add_done_callback(finished)
-
-    @staticmethod
-    async def _after(previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its outcome is its own business
-        await work()
+    async def _drain(self, key: str, lane: deque[tuple[Item, Run[Item], bool]]) -> None:
+        while lane:
+            item, run, batches = lane.popleft()
+            batch = [item]
+            while batches and lane and lane[0][1] is run and len(batch) < MAX_BATCH:
+                batch.append(lane.popleft()[0])
+            try:
+                await run(batch)
+            except Exception:  # a run settles its own items; this one broke that promise
+                log.exception("lane %s: a batch of %d failed outside its delivery policy", key, len(batch))
+            finally:
+                for _ in batch:
+                    self._slots.release()
+        del self._lanes[key]  # no await since the loop's test: nothing was queued meanwhile
 
     async def drain(self) -> None:
         while self._tasks:

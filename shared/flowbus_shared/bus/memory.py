@@ -15,7 +15,8 @@ import zlib
 from collections.abc import Sequence
 
 from flowbus_shared.bus.delivery import DeliveryPolicy, RawRecord
-from flowbus_shared.bus.port import Handler, Subscription, as_specs
+from flowbus_shared.bus.lanes import MAX_BATCH
+from flowbus_shared.bus.port import BatchHandler, Handler, Subscription, as_specs
 from flowbus_shared.bus.publishing import Publisher
 from flowbus_shared.settings import FlowbusSettings
 from flowbus_shared.topics import DEAD_LETTER, TopicSpec
@@ -61,9 +62,16 @@ class MemoryBus(Publisher):
         """Every record published to `topic`, partition by partition (for tests and the demo)."""
         return [record for partition in self._topic(topic).partitions for record in partition]
 
-    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None:
+    def subscribe(
+        self,
+        specs: TopicSpec | Sequence[TopicSpec],
+        *,
+        group: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         topics = {self._settings.topic(spec.suffix): spec for spec in as_specs(specs)}
-        subscription = Subscription(topics=topics, group=group, handler=handler)
+        subscription = Subscription(topics=topics, group=group, handler=handler, batch_handler=batch_handler)
         self._subscriptions.append(subscription)
         if self._running:
             self._start_consumers(subscription)
@@ -117,8 +125,17 @@ class MemoryBus(Publisher):
                     await topic.changed.wait()
             if not self._running:
                 return
-            await self._policy.settle(subscription, log[offset])
-            offset += 1
+            # What is waiting of the next record's key goes together, as Kafka's lanes batch it.
+            batch = [log[offset]]
+            while (
+                subscription.batch_handler is not None
+                and offset + len(batch) < len(log)
+                and log[offset + len(batch)].key == batch[0].key
+                and len(batch) < MAX_BATCH
+            ):
+                batch.append(log[offset + len(batch)])
+            await self._policy.settle_many(subscription, batch)
+            offset += len(batch)
 
     async def _send(self, topic_name: str, payload: bytes, key: str | None, headers: dict[str, str]) -> None:
         topic = self._topic(topic_name)

@@ -24,6 +24,9 @@ class Delivery:
 
 
 Handler = Callable[[Any, Delivery], Awaitable[None]]
+# Messages of one key that were waiting together, in offset order: all handled, or an exception
+# (then each is delivered again on its own to the subscription's Handler).
+BatchHandler = Callable[[Sequence[Any], Sequence[Delivery]], Awaitable[None]]
 
 
 class RejectMessage(Exception):
@@ -44,6 +47,7 @@ class Subscription:
     topics: dict[str, TopicSpec]  # full topic name -> what it carries
     group: str
     handler: Handler
+    batch_handler: BatchHandler | None = None
 
     def codec_for(self, topic: str) -> Codec[Any]:
         return self.topics[topic].codec
@@ -62,7 +66,18 @@ class MessageBus(Protocol):
     stops the consumer.
     """
 
-    def subscribe(self, specs: TopicSpec | Sequence[TopicSpec], *, group: str, handler: Handler) -> None: ...
+    def subscribe(
+        self,
+        specs: TopicSpec | Sequence[TopicSpec],
+        *,
+        group: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        """`handler` gets each message; with `batch_handler`, messages of one key that queued up
+        behind each other go to it together (one call, in order), and if it raises, each of them
+        goes to `handler` on its own, with the usual redelivery and dead-lettering."""
+        ...
 
     async def start(self) -> None: ...
 

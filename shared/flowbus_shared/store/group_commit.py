@@ -26,12 +26,22 @@ class GroupCommit:
 
     async def append(self, item: Append) -> int:
         """The stream's version after `item`; raises what a single append would."""
+        return await self._enqueue(item)
+
+    async def append_all(self, items: Sequence[Append]) -> list[int | BaseException]:
+        """Several appends queued together (so they share a transaction when the group has room);
+        each one's version after it, or the error a single append would have raised."""
+        futures = [self._enqueue(item) for item in items]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        return list(outcomes)
+
+    def _enqueue(self, item: Append) -> asyncio.Future[int]:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         # The commits run in a task of their own: a caller that is cancelled strands no one.
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_waiting(), name="group-commit")
-        return await future
+        return future
 
     async def _commit_waiting(self) -> None:
         while self._waiting:
