@@ -170,8 +170,19 @@ PSQL = "psql"
 
 
 def pg_commits(dsn: str) -> int:
-    """Transactions committed in the database `dsn` names, so far (pg_stat_database)."""
-    query = "select xact_commit from pg_stat_database where datname = current_database()"
+    """Transactions committed in the database `dsn` names, so far (pg_stat_database). Read-only ones
+    count too, and so does each statement run outside a transaction."""
+    return _pg_counter(dsn, "select xact_commit from pg_stat_database where datname = current_database()")
+
+
+def pg_wal_syncs(dsn: str) -> int:
+    """WAL flushes to disk by the whole server so far (pg_stat_wal.wal_sync): what durable commits
+    cost, as PostgreSQL groups concurrent commits into one flush. Only the engine under test may
+    write meanwhile."""
+    return _pg_counter(dsn, "select wal_sync from pg_stat_wal")
+
+
+def _pg_counter(dsn: str, query: str) -> int:
     # The statistics collector reports with a delay; force a fresh snapshot first.
     out = subprocess.run(
         [PSQL, dsn, "-Atc", f"select pg_stat_clear_snapshot(); {query}"],
@@ -190,6 +201,7 @@ class WorkloadResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     processes: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> cpu/1000 steps, rss
     db_commits_per_step: float | None = None
+    db_wal_syncs_per_step: float | None = None  # WAL flushes of the server per step
     notes: str = ""
 
 

@@ -135,17 +135,19 @@ def table(by_engine: dict[str, dict[str, Any]]) -> list[str]:
 
 def resources(by_engine: dict[str, dict[str, Any]]) -> list[str]:
     rows = [
-        "| engine | process | CPU s per 1,000 steps | peak RSS (MB) | DB commits per step |",
-        "| --- | --- | --- | --- | --- |",
+        "| engine | process | CPU s per 1,000 steps | peak RSS (MB) | DB commits per step | WAL flushes per step |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for engine in ENGINES:
         linear = by_engine.get(engine, {}).get("linear", {})
         commits = linear.get("db_commits_per_step")
+        syncs = linear.get("db_wal_syncs_per_step")
         for process, figures in linear.get("processes", {}).items():
             rows.append(
                 f"| {engine} | {process} | {figures.get('cpu_s_per_1000_steps', float('nan')):.2f} | "
                 f"{figures.get('peak_rss_mb', float('nan')):.0f} | "
-                f"{'n/a' if commits is None else f'{commits:.2f}'} |"
+                f"{'n/a' if commits is None else f'{commits:.2f}'} | "
+                f"{'n/a' if syncs is None else f'{syncs:.2f}'} |"
             )
     return rows
 

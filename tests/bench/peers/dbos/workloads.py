@@ -80,12 +80,16 @@ async def saturation_then_latency(
         completed += 1
 
     meter = common.ProcessMeter({"dbos_app": bench.app.pid})
-    commits_before = common.pg_commits(bench.database_url)
+    commits_before, syncs_before = (
+        common.pg_commits(bench.database_url),
+        common.pg_wal_syncs(bench.database_url),
+    )
     meter.start()
     executions_per_s = await common.closed_loop(run_one, common.SATURATION_CONCURRENCY, bench.sizes)
     steps_run = completed * steps
     processes = meter.stop(steps_run)
     commits = common.pg_commits(bench.database_url) - commits_before
+    syncs = common.pg_wal_syncs(bench.database_url) - syncs_before
     latencies, curve = await common.latency_curve(run_one, executions_per_s, bench.sizes)
     summary = common.latency_summary(latencies)
     metrics = {
@@ -102,7 +106,8 @@ async def saturation_then_latency(
         "its result. processes: the DBOS app (uvicorn + DBOS, the only engine process) over the whole "
         "closed loop (warm-up + window); the load client is a separate process, not metered. "
         "db_commits_per_step: pg_stat_database xact_commit of the DBOS system database over the same span "
-        "(read-only transactions count too) / steps run."
+        "(read-only transactions count too) / steps run; db_wal_syncs_per_step: pg_stat_wal wal_sync of "
+        "the server over the same span / steps run."
     )
     return result(
         bench,
@@ -110,6 +115,7 @@ async def saturation_then_latency(
         metrics=metrics,
         processes=processes,
         db_commits_per_step=commits / max(steps_run, 1),
+        db_wal_syncs_per_step=syncs / max(steps_run, 1),
         notes=notes,
     )
 

@@ -23,7 +23,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from flowbus_shared.settings import FlowbusSettings
-from tests.bench.peers.common import WORK, pg_commits
+from tests.bench.peers.common import WORK, pg_commits, pg_wal_syncs
 from tests.bench.peers.flowbus.doubles import StepCounter, step_counter
 from tests.support.e2e_doubles import remote_doubles
 from tests.support.e2e_kafka import PlainProducer
@@ -133,6 +133,9 @@ class BenchSystem:
 
     def commits(self) -> int:
         return pg_commits(self.dsn)
+
+    def wal_syncs(self) -> int:
+        return pg_wal_syncs(self.dsn)
 
     async def register(self, definition: dict[str, Any]) -> None:
         self.registered[definition["id"]] = await register(self.e2e, definition)

@@ -53,7 +53,7 @@ async def throughput(
         await run_one()
     completed = 0
     meter = ProcessMeter(system.pids)
-    commits_before = system.commits()
+    commits_before, syncs_before = system.commits(), system.wal_syncs()
     meter.start()
     began = time.perf_counter()
     rate = await closed_loop(run_one, SATURATION_CONCURRENCY, sizes)
@@ -66,7 +66,7 @@ async def throughput(
         # about as long as the window (--quick), so the window's count is mostly chance.
         rate = whole_loop_rate
         window_note = " The window held less than one round of the clients: rate over the whole loop."
-    commits = system.commits() - commits_before
+    commits, syncs = system.commits() - commits_before, system.wal_syncs() - syncs_before
     steps_done = saturated * steps
     latencies, curve = await latency_curve(run_one, rate, sizes)
     return result(
@@ -82,6 +82,7 @@ async def throughput(
         },
         processes=processes,
         db_commits_per_step=commits / max(steps_done, 1),
+        db_wal_syncs_per_step=syncs / max(steps_done, 1),
         notes=(
             f"{steps} executor steps per execution (data_transformation); started by command.start on "
             f"Kafka, completion read from execution-events. CPU and commits over the whole closed loop "
