@@ -30,6 +30,12 @@ class HttpDouble:
     requests: list[Recorded] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # A listen backlog of 5 (socketserver's default) overflows when a service fires dozens of calls at
+    # once: the kernel drops the handshake's last ACK, and the client's request dies with a ReadError.
+    request_queue_size = 256
+
+
 @contextmanager
 def http_double(respond: Respond) -> Iterator[HttpDouble]:
     double = HttpDouble(url="")
@@ -62,7 +68,7 @@ def http_double(respond: Respond) -> Iterator[HttpDouble]:
         def log_message(self, *_args: Any) -> None:  # keep test output clean
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     double.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

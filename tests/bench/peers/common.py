@@ -201,8 +201,10 @@ class WorkloadResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     processes: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> cpu/1000 steps, rss
     db_commits_per_step: float | None = None
-    db_wal_syncs_per_step: float | None = None  # WAL flushes of the server per step
     notes: str = ""
+    db_wal_syncs_per_step: float | None = (
+        None  # WAL flushes of the server per step (last: runners pass the rest by position)
+    )
 
 
 def write_results(path: Path, results: Sequence[WorkloadResult]) -> None:
