@@ -204,14 +204,21 @@ def litellm_python() -> Path | str:
                 "install",
                 "-q",
                 "--disable-pip-version-check",
+                # The lock pins every dependency: nothing to resolve. Resolving anyway made pip look
+                # past the pinned pydantic for the `pydantic[email]` extra fastapi-sso asks for.
+                "--no-deps",
                 "--require-hashes",
                 "-r",
                 str(lock),
             ],
             check=True,
             capture_output=True,
+            text=True,
             timeout=900,
         )
+    except subprocess.CalledProcessError as error:
+        last = (error.stderr or error.stdout or "").strip().splitlines()[-1:]
+        return f"LiteLLM did not install: {' '.join(last) or error}"
     except (subprocess.SubprocessError, OSError) as error:
         return f"LiteLLM did not install: {type(error).__name__}"
     stamp.write_text(lock.read_text())
