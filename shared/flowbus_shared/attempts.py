@@ -32,7 +32,7 @@ class AttemptLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         # Each statement here stands alone: without BEGIN/COMMIT around it on PostgreSQL.
-        self._reads = standalone_statements(engine)
+        self._standalone = standalone_statements(engine)
         insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         # Built once: SQLAlchemy compiles a statement object once, not on every step.
         self._record = (
@@ -42,7 +42,7 @@ class AttemptLog:
         )
 
     async def recorded(self, idempotency_key: str) -> StepResult | None:
-        async with self._reads.connect() as conn:
+        async with self._standalone.connect() as conn:
             row = (await conn.execute(_LOOKUP, {"key": idempotency_key})).first()
         return StepResult.model_validate(row.result) if row else None
 
@@ -57,7 +57,7 @@ class AttemptLog:
             "result": result.model_dump(mode="json"),
             "recorded_at": datetime.now(UTC),
         }
-        async with self._reads.begin() as conn:
+        async with self._standalone.begin() as conn:
             inserted = (await conn.execute(self._record, row)).first()
         if inserted is not None:
             return result

@@ -13,15 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from flowbus_shared.store import NewEvent, open_store
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _until(condition: Any, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)  # polling a condition, with a deadline
 
 
 async def test_the_first_append_after_the_server_dropped_every_connection_succeeds(pg_url: str) -> None:
@@ -41,7 +35,10 @@ async def test_the_first_append_after_the_server_dropped_every_connection_succee
 
         pids = [conn.driver_connection.get_server_pid() for conn in idle]
         await admin.execute("select pg_terminate_backend(pid) from unnest($1::int[]) as pid", pids)
-        await _until(lambda: all(conn.driver_connection.is_closed() for conn in idle))
+        await wait_until(
+            lambda: all(conn.driver_connection.is_closed() for conn in idle),
+            message="the pooled connections to see the server close them",
+        )
 
         for stream_id in streams:  # each checkout meets a closed connection, and gets a fresh one
             assert await store.append(stream_id, 1, [NewEvent("b", {})]) == 2
